@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds homa.ko against an installed kernel (KDIR) and drives the test
+# machinery.  Kernel-side objects are described in Kbuild.
+#
+#   make            build homa.ko for KDIR
+#   make check      everything a reviewer runs: W=1 build, sparse,
+#                   checkpatch, KUnit and system tests in VMs
+#   make kunit      KUnit suites in the debug-kernel VM
+#   make systest    system tests in the stock- and debug-kernel VMs
+#   make testkernel build (or find cached) the debug kernel
+#   make install    install homa.ko for KDIR's kernel and run depmod
+#   make deps       install missing packages (root) or list them
+
+ROOT := $(CURDIR)
+
+ifeq ($(KDIR),)
+KDIR_RUNNING := /lib/modules/$(shell uname -r)/build
+ifneq ($(wildcard $(KDIR_RUNNING)/Makefile),)
+KDIR := $(KDIR_RUNNING)
+KDIR_WHY := running kernel
+else
+KDIR := $(lastword $(sort $(wildcard /lib/modules/*/build)))
+KDIR_WHY := newest installed headers; the running kernel has none
+endif
+else
+KDIR_WHY := set by KDIR=
+endif
+
+.PHONY: all module install clean deps testkernel debug-build kunit systest \
+	sparse checkpatch check print-kdir
+
+all: module
+
+module:
+	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "No kernel build tree found; run 'make deps' (needs linux-headers-amd64)" >&2; \
+		exit 2; \
+	fi
+	@echo "Building homa.ko against $(KDIR) ($(KDIR_WHY))"
+	$(MAKE) -C $(KDIR) M=$(ROOT) W=1 modules
+
+# Install into /lib/modules/<release>/updates (modules_install runs depmod)
+# so that socket(..., IPPROTO_HOMA) autoloads the module.
+install: module
+	$(MAKE) -C $(KDIR) M=$(ROOT) INSTALL_MOD_DIR=updates modules_install
+
+deps:
+	@bash scripts/install-deps.sh
+
+testkernel:
+	@bash test/vm/testkernel.sh >/dev/null
+
+# homa.ko and the KUnit test modules built against the debug kernel, in
+# build/debug and build/kunit (source symlinks keep the tree clean).
+debug-build: testkernel
+	@bash scripts/build-debug.sh
+
+kunit: debug-build
+	@bash test/kunit/run-kunit.sh
+
+systest: module debug-build
+	@bash test/system/run-systest.sh --kernel stock
+	@bash test/system/run-systest.sh --kernel debug
+
+print-kdir:
+	@echo $(KDIR)
+
+sparse:
+	@bash scripts/run-sparse.sh "$(KDIR)"
+
+checkpatch:
+	@bash scripts/run-checkpatch.sh
+
+check:
+	@bash scripts/check.sh
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(ROOT) clean 2>/dev/null || true
+	rm -rf build

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+
+/* Homa sockets and the per-namespace table that finds them by port. */
+
+#ifndef _HOMA_SOCK_H
+#define _HOMA_SOCK_H
+
+#include <linux/ipv6.h>
+#include <linux/rculist.h>
+#include <linux/spinlock.h>
+#include <net/inet_sock.h>
+
+struct homa_net;
+
+/* Buckets in a namespace's port table; a power of two. */
+#define HOMA_SOCKTAB_BUCKETS	1024
+
+/* Number of automatically assigned ("client") ports. */
+#define HOMA_NUM_CLIENT_PORTS	(0x10000 - HOMA_MIN_DEFAULT_PORT)
+
+/**
+ * struct homa_socktab - The sockets of one namespace, hashed by port.
+ */
+struct homa_socktab {
+	/**
+	 * @lock: Serialises changes to @buckets and @next_client_port.
+	 * Lookups use RCU instead.
+	 */
+	spinlock_t lock;
+
+	/**
+	 * @next_client_port: Where the search for a free automatic port
+	 * starts; moves up so recently freed ports are not reused at once.
+	 */
+	u16 next_client_port;
+
+	/** @buckets: Hash chains of struct homa_sock, by port. */
+	struct hlist_head buckets[HOMA_SOCKTAB_BUCKETS];
+};
+
+/**
+ * struct homa_sock - A Homa socket.
+ */
+struct homa_sock {
+	/** @inet: Generic Internet socket; must be first. */
+	struct inet_sock inet;
+
+	/** @hnet: State of the socket's namespace. */
+	struct homa_net *hnet;
+
+	/**
+	 * @port: The socket's port: assigned automatically at creation,
+	 * replaced by a server port on bind(). Changed only under
+	 * socktab.lock.
+	 */
+	u16 port;
+
+	/**
+	 * @in_socktab: True while the socket is in its namespace's port
+	 * table. Changed only under socktab.lock.
+	 */
+	bool in_socktab;
+
+	/**
+	 * @shutdown: Set by shutdown() or close(); later calls fail with
+	 * ESHUTDOWN. Written under socktab.lock, read with READ_ONCE().
+	 */
+	bool shutdown;
+
+	/**
+	 * @is_server: SO_HOMA_SERVER: accept incoming requests even
+	 * without a bound server port.
+	 */
+	bool is_server;
+
+	/**
+	 * @error_msg: Static text describing the most recent error of a
+	 * call on this socket, for HOMAIOCINFO; NULL if none.
+	 */
+	const char *error_msg;
+
+	/** @socktab_links: Entry in a bucket of the port table. */
+	struct hlist_node socktab_links;
+};
+
+/**
+ * struct homa_v6_sock - A Homa socket of family AF_INET6.
+ */
+struct homa_v6_sock {
+	/** @homa: The Homa socket. */
+	struct homa_sock homa;
+
+	/**
+	 * @inet6: IPv6 state; must be last (see homa_compat.h).
+	 */
+	struct ipv6_pinfo inet6;
+};
+
+/**
+ * homa_sk() - The Homa socket of a struct sock.
+ * @sk: A socket of one of Homa's protocols.
+ *
+ * Return: the enclosing struct homa_sock.
+ */
+static inline struct homa_sock *homa_sk(const struct sock *sk)
+{
+	return (struct homa_sock *)sk;
+}
+
+/**
+ * homa_sock_set_error() - Remember why the latest call failed.
+ * @hsk: Socket.
+ * @msg: Static text, returned by HOMAIOCINFO.
+ */
+static inline void homa_sock_set_error(struct homa_sock *hsk, const char *msg)
+{
+	WRITE_ONCE(hsk->error_msg, msg);
+}
+
+void homa_socktab_init(struct homa_socktab *tab);
+void homa_socktab_destroy(struct homa_socktab *tab);
+int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn);
+void homa_sock_shutdown(struct homa_sock *hsk);
+int homa_sock_bind(struct homa_sock *hsk, u16 port);
+struct homa_sock *homa_sock_find(struct homa_net *hn, u16 port);
+
+#endif /* _HOMA_SOCK_H */
