@@ -11,7 +11,19 @@
  *     Held only for bounded work: a table walk for a free automatic port
  *     visits at most HOMA_NUM_CLIENT_PORTS entries, and only when the
  *     namespace has that many sockets.
- * Lock order (outermost first): socket lock (lock_sock) -> socktab.lock.
+ * homa_sock.lock (spinlock, BH-safe): protects a socket's RPC tables and
+ *     lists, and every field of its RPCs (except their refcounts). Taken
+ *     in process context by system calls and in softirq by the receive
+ *     path; transmit of the packets an event allows happens under it
+ *     (bounded by the granted window of one message).
+ * homa_peer.lock (spinlock, BH-safe): a peer's cached route.
+ * homa_pool.lock (spinlock, BH-safe): a socket's buffer pool.
+ * homa_grant.lock (spinlock, BH-safe): a namespace's incoming budget and
+ *     its list of waiting RPCs.
+ * Lock order (outermost first): homa_sock.lock -> homa_grant.lock,
+ *     homa_pool.lock, homa_peer.lock, socktab.lock, peertab.lock. Two
+ *     socket locks are never held at once: code that moves from one
+ *     socket to another (ACK handling, grant rechecks) drops the first.
  * No Homa lock is held while sleeping or copying to/from user space.
  *
  * Lifetimes
@@ -25,6 +37,11 @@
  *     sockets have SOCK_RCU_FREE set, so a reader that found one under
  *     rcu_read_lock() may use it until rcu_read_unlock(), or longer after
  *     sock_hold().
+ * struct homa_rpc: refcounted (see homa_rpc.h). The socket's tables hold
+ *     one reference until homa_rpc_end(); a recvmsg that claimed the RPC
+ *     and a grant recheck each hold their own while they work unlocked.
+ * struct homa_peer: lives from first use until its namespace goes away
+ *     (freed after a grace period); at most HOMA_MAX_PEERS per namespace.
  * Module: each socket pins the module (proto.owner), so rmmod is refused
  *     while sockets exist; module exit frees all namespace state through
  *     the pernet exit callbacks.
@@ -46,8 +63,35 @@
 #include "uapi/linux/homa.h"
 
 #include "homa_metrics.h"
+#include "homa_peer.h"
+#include "homa_pool.h"
+#include "homa_rpc.h"
 #include "homa_sock.h"
 #include "homa_sysctl.h"
+
+/* Most waiting messages homa_grant_recheck() serves per call. */
+#define HOMA_GRANT_RECHECK_MAX	8
+
+/**
+ * struct homa_grant - A namespace's incoming-byte budget (see
+ * homa_grant.c).
+ */
+struct homa_grant {
+	/** @lock: Protects the fields below; innermost Homa lock. */
+	spinlock_t lock;
+
+	/**
+	 * @total_incoming: Bytes granted (or sent unscheduled) to this
+	 * namespace but not yet received, over all messages.
+	 */
+	int total_incoming;
+
+	/** @num_charged: Messages contributing to @total_incoming. */
+	int num_charged;
+
+	/** @waiting: RPCs held back by max_incoming, oldest first. */
+	struct list_head waiting;
+};
 
 /**
  * struct homa_net - Homa's state for one network namespace.
@@ -70,6 +114,15 @@ struct homa_net {
 
 	/** @socktab: Sockets of this namespace, by port. */
 	struct homa_socktab socktab;
+
+	/** @peertab: Remote hosts this namespace talks to. */
+	struct homa_peertab peertab;
+
+	/** @grant: Incoming-byte budget and the messages waiting for it. */
+	struct homa_grant grant;
+
+	/** @next_id: Last client RPC id handed out (ids are even). */
+	atomic64_t next_id;
 };
 
 extern unsigned int homa_net_id;
@@ -106,5 +159,28 @@ static inline void homa_metric_inc(struct homa_net *hn, enum homa_metric m)
 {
 	this_cpu_inc(hn->metrics->count[m]);
 }
+
+/* homa_grant.c */
+void homa_grant_init(struct homa_grant *g);
+void homa_grant_update(struct homa_rpc *rpc);
+void homa_grant_rpc_end(struct homa_rpc *rpc);
+void homa_grant_recheck(struct homa_net *hn);
+
+/* homa_incoming.c */
+int homa_rcv(struct sk_buff *skb);
+void homa_sock_wakeup(struct homa_sock *hsk, __poll_t mask);
+void homa_pool_check_waiters(struct homa_sock *hsk);
+struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
+				       bool nonblock);
+int homa_copy_to_user(struct homa_rpc *rpc);
+void homa_rpc_abort(struct homa_rpc *rpc, int error);
+
+/* homa_outgoing.c */
+int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len);
+void homa_xmit_data(struct homa_rpc *rpc);
+int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
+		      unsigned int len);
+void homa_xmit_ack(struct homa_rpc *rpc);
+void homa_icmp_unreachable(struct sk_buff *skb);
 
 #endif /* _HOMA_IMPL_H */

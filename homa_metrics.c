@@ -28,14 +28,52 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"sockets_created", "Homa sockets created" },
 	[HOMA_MET_SOCKETS_CLOSED] = {
 		"sockets_closed", "Homa sockets closed" },
+	[HOMA_MET_CLIENT_RPCS] = {
+		"client_rpcs", "Client RPCs started (requests sent)" },
+	[HOMA_MET_CLIENT_RPCS_DONE] = {
+		"client_rpcs_done",
+		"Client RPCs whose response or error was returned by recvmsg" },
+	[HOMA_MET_SERVER_RPCS] = {
+		"server_rpcs", "Server RPCs created by arriving requests" },
+	[HOMA_MET_SERVER_RPCS_ACKED] = {
+		"server_rpcs_acked",
+		"Server RPCs freed after the client acknowledged the response" },
+	[HOMA_MET_GRANTS_SENT] = {
+		"grants_sent", "GRANT packets sent" },
+	[HOMA_MET_BUFFER_STALLS] = {
+		"buffer_stalls",
+		"Incoming messages that had to wait for receive buffer space" },
+	[HOMA_MET_XMIT_NO_ROUTE] = {
+		"xmit_no_route", "Packets not sent: no route to the peer" },
+	[HOMA_MET_XMIT_NOMEM] = {
+		"xmit_nomem", "Packets not sent: no memory for an skb" },
+	[HOMA_MET_XMIT_ERRORS] = {
+		"xmit_errors", "Packets the IP layer refused or dropped" },
 	[HOMA_MET_PKTS_DROPPED_SHORT] = {
 		"pkts_dropped_short",
 		"Packets dropped: shorter than the header of their type" },
 	[HOMA_MET_PKTS_DROPPED_BAD_TYPE] = {
 		"pkts_dropped_bad_type", "Packets dropped: unknown packet type" },
+	[HOMA_MET_PKTS_DROPPED_BAD_DATA] = {
+		"pkts_dropped_bad_data",
+		"Packets dropped: lengths, offsets or counts out of range" },
+	[HOMA_MET_PKTS_DROPPED_NO_SOCKET] = {
+		"pkts_dropped_no_socket",
+		"Packets dropped: no socket has the destination port" },
+	[HOMA_MET_PKTS_DROPPED_NO_SERVER] = {
+		"pkts_dropped_no_server",
+		"Requests dropped: the socket does not accept requests" },
+	[HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC] = {
+		"pkts_dropped_unknown_rpc",
+		"Packets dropped: no such RPC (already ended, or never was)" },
+	[HOMA_MET_PKTS_DROPPED_DUP] = {
+		"pkts_dropped_dup",
+		"DATA dropped: bytes already received or message complete" },
+	[HOMA_MET_PKTS_DROPPED_NOMEM] = {
+		"pkts_dropped_nomem", "Packets dropped: memory allocation failed" },
 	[HOMA_MET_PKTS_DROPPED_UNHANDLED] = {
 		"pkts_dropped_unhandled",
-		"Well-formed packets dropped: no RPC layer in this version" },
+		"Well-formed packets of types this version does not act on yet" },
 };
 
 /**
@@ -68,6 +106,13 @@ static int homa_metrics_show(struct seq_file *seq, void *v)
 
 		seq_printf(seq, "pkts_rcvd_%-18s %20llu  # %s packets received\n",
 			   type, homa_metric_sum(hn, HOMA_MET_PKTS_RCVD + i),
+			   type);
+	}
+	for (i = 0; i < HOMA_PKT_NUM_TYPES; i++) {
+		const char *type = homa_pkt_type_name(HOMA_PKT_MIN_TYPE + i);
+
+		seq_printf(seq, "pkts_sent_%-18s %20llu  # %s packets sent\n",
+			   type, homa_metric_sum(hn, HOMA_MET_PKTS_SENT + i),
 			   type);
 	}
 	return 0;

@@ -16,25 +16,33 @@
 struct homa_net;
 
 /**
- * enum homa_metric - Index of each counter.
- * @HOMA_MET_SOCKETS_CREATED:       Homa sockets created.
- * @HOMA_MET_SOCKETS_CLOSED:        Homa sockets closed.
- * @HOMA_MET_PKTS_DROPPED_SHORT:    packets shorter than their header.
- * @HOMA_MET_PKTS_DROPPED_BAD_TYPE: packets of an unknown type.
- * @HOMA_MET_PKTS_DROPPED_UNHANDLED: well-formed packets dropped because
- *                                  this version has no RPC layer yet.
- * @HOMA_MET_PKTS_RCVD:             first of HOMA_PKT_NUM_TYPES counters of
- *                                  well-formed packets received, by type.
- * @HOMA_NUM_METRICS:               number of counters.
+ * enum homa_metric - Index of each counter. Names and descriptions are
+ * in homa_metrics.c.
  */
 enum homa_metric {
 	HOMA_MET_SOCKETS_CREATED,
 	HOMA_MET_SOCKETS_CLOSED,
+	HOMA_MET_CLIENT_RPCS,
+	HOMA_MET_CLIENT_RPCS_DONE,
+	HOMA_MET_SERVER_RPCS,
+	HOMA_MET_SERVER_RPCS_ACKED,
+	HOMA_MET_GRANTS_SENT,
+	HOMA_MET_BUFFER_STALLS,
+	HOMA_MET_XMIT_NO_ROUTE,
+	HOMA_MET_XMIT_NOMEM,
+	HOMA_MET_XMIT_ERRORS,
 	HOMA_MET_PKTS_DROPPED_SHORT,
 	HOMA_MET_PKTS_DROPPED_BAD_TYPE,
+	HOMA_MET_PKTS_DROPPED_BAD_DATA,
+	HOMA_MET_PKTS_DROPPED_NO_SOCKET,
+	HOMA_MET_PKTS_DROPPED_NO_SERVER,
+	HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC,
+	HOMA_MET_PKTS_DROPPED_DUP,
+	HOMA_MET_PKTS_DROPPED_NOMEM,
 	HOMA_MET_PKTS_DROPPED_UNHANDLED,
 	HOMA_MET_PKTS_RCVD,
-	HOMA_NUM_METRICS = HOMA_MET_PKTS_RCVD + HOMA_PKT_NUM_TYPES,
+	HOMA_MET_PKTS_SENT = HOMA_MET_PKTS_RCVD + HOMA_PKT_NUM_TYPES,
+	HOMA_NUM_METRICS = HOMA_MET_PKTS_SENT + HOMA_PKT_NUM_TYPES,
 };
 
 /**

@@ -81,7 +81,10 @@ static int homa_sk_init(struct sock *sk)
 
 static void homa_sk_destroy(struct sock *sk)
 {
-	homa_sock_shutdown(homa_sk(sk));
+	struct homa_sock *hsk = homa_sk(sk);
+
+	homa_sock_shutdown(hsk);
+	homa_pool_destroy(&hsk->pool);
 }
 
 static void homa_sk_close(struct sock *sk, long timeout)
@@ -103,17 +106,322 @@ static void homa_sk_unhash(struct sock *sk)
 {
 }
 
+/**
+ * homa_get_dest() - Decode the destination of a sendmsg.
+ * @hsk:   Sending socket.
+ * @msg:   The message header (msg_name is a kernel copy).
+ * @addr:  Filled with the address (IPv4 v4-mapped).
+ * @port:  Filled with the port.
+ *
+ * Return: 0, -EINVAL or -EAFNOSUPPORT.
+ */
+static int homa_get_dest(struct homa_sock *hsk, struct msghdr *msg,
+			 struct in6_addr *addr, u16 *port)
+{
+	const struct sockaddr_in6 *sin6 = msg->msg_name;
+	const struct sockaddr_in *sin = msg->msg_name;
+	int family = hsk->inet.sk.sk_family;
+
+	if (!sin || msg->msg_namelen < (int)sizeof(*sin)) {
+		homa_sock_set_error(hsk, "sendmsg: msg_name must hold the destination");
+		return -EINVAL;
+	}
+	if (sin->sin_family == AF_INET) {
+		/* IPv6 sockets reach IPv4 hosts too (v4-mapped peers). */
+		ipv6_addr_set_v4mapped(sin->sin_addr.s_addr, addr);
+		*port = ntohs(sin->sin_port);
+	} else if (sin->sin_family == AF_INET6 && family == AF_INET6) {
+		if (msg->msg_namelen < SIN6_LEN_RFC2133) {
+			homa_sock_set_error(hsk, "sendmsg: msg_namelen too short");
+			return -EINVAL;
+		}
+		*addr = sin6->sin6_addr;
+		*port = ntohs(sin6->sin6_port);
+	} else {
+		homa_sock_set_error(hsk, "sendmsg: wrong address family");
+		return -EAFNOSUPPORT;
+	}
+	if (*port == 0) {
+		homa_sock_set_error(hsk, "sendmsg: destination port 0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * homa_wait_wmem() - Wait until a socket may queue @len more bytes of
+ * outgoing messages (wmem_max). The limit is soft: concurrent senders
+ * that pass this check together may overshoot it by one message each.
+ * @hsk:      Socket.
+ * @len:      Bytes about to be queued.
+ * @nonblock: Fail with -EAGAIN instead of sleeping.
+ *
+ * Return: 0, -EAGAIN, -EINTR or -ESHUTDOWN.
+ */
+static int homa_wait_wmem(struct homa_sock *hsk, int len, bool nonblock)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = &hsk->inet.sk;
+	long timeo = nonblock ? 0 : MAX_SCHEDULE_TIMEOUT;
+	int err = 0;
+	bool ok;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		spin_lock_bh(&hsk->lock);
+		/* One message always fits, however large. */
+		ok = hsk->wmem_queued == 0 || hsk->wmem_queued + len <=
+		     READ_ONCE(hsk->hnet->params.wmem_max);
+		spin_unlock_bh(&hsk->lock);
+		if (READ_ONCE(hsk->shutdown)) {
+			err = -ESHUTDOWN;
+			break;
+		}
+		if (ok)
+			break;
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
 static int homa_sk_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 {
-	homa_sock_set_error(homa_sk(sk), "sendmsg: not supported yet");
-	return -EOPNOTSUPP;
+	struct homa_sendmsg_args __user *uargs = msg->msg_control_user;
+	struct homa_sock *hsk = homa_sk(sk);
+	struct homa_sendmsg_args args;
+	struct homa_peer *peer;
+	struct homa_rpc *rpc;
+	struct in6_addr addr;
+	void *buf;
+	u64 id;
+	u16 port;
+	int err;
+
+	if (!msg->msg_control_is_user || !uargs) {
+		homa_sock_set_error(hsk, "sendmsg: msg_control must point to homa_sendmsg_args");
+		return -EINVAL;
+	}
+	if (copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	if ((args.flags & ~HOMA_SENDMSG_VALID_FLAGS) || args.reserved) {
+		homa_sock_set_error(hsk, "sendmsg: bad flags or reserved field");
+		return -EINVAL;
+	}
+	if (len == 0 || len > HOMA_MAX_MESSAGE_LENGTH) {
+		homa_sock_set_error(hsk, "sendmsg: bad message length");
+		return -EINVAL;
+	}
+	if (args.id != 0 && (homa_is_client(args.id) ||
+			     args.completion_cookie ||
+			     (args.flags & HOMA_SENDMSG_PRIVATE))) {
+		homa_sock_set_error(hsk, "sendmsg: bad id, cookie or flags");
+		return -EINVAL;
+	}
+	err = homa_get_dest(hsk, msg, &addr, &port);
+	if (err)
+		return err;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (!copy_from_iter_full(buf, len, &msg->msg_iter)) {
+		kvfree(buf);
+		return -EFAULT;
+	}
+	err = homa_wait_wmem(hsk, len, msg->msg_flags & MSG_DONTWAIT);
+	if (err) {
+		kvfree(buf);
+		return err;
+	}
+
+	spin_lock_bh(&hsk->lock);
+	if (hsk->shutdown) {
+		spin_unlock_bh(&hsk->lock);
+		kvfree(buf);
+		return -ESHUTDOWN;
+	}
+
+	if (args.id == 0) {
+		peer = homa_peer_get(hsk->hnet, &addr);
+		if (IS_ERR(peer)) {
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			return PTR_ERR(peer) == -ENOSPC ? -ENOBUFS : -ENOMEM;
+		}
+		rpc = homa_rpc_alloc_client(hsk, peer, port);
+		if (!rpc) {
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			return -ENOMEM;
+		}
+		rpc->completion_cookie = args.completion_cookie;
+		if (args.flags & HOMA_SENDMSG_PRIVATE)
+			rpc->flags |= HOMA_RPC_F_PRIVATE;
+	} else {
+		rpc = homa_rpc_find_server(hsk, NULL, 0, args.id);
+		if (!rpc) {
+			/* The RPC ended (e.g. aborted): nothing to send. */
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			return 0;
+		}
+		if (rpc->state != HOMA_RPC_IN_SERVICE) {
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			homa_sock_set_error(hsk, "sendmsg: response not expected");
+			return -EINVAL;
+		}
+		if (!ipv6_addr_equal(&rpc->peer->addr, &addr) ||
+		    rpc->dport != port) {
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			homa_sock_set_error(hsk, "sendmsg: msg_name is not the requester");
+			return -EINVAL;
+		}
+		rpc->state = HOMA_RPC_OUTGOING;
+	}
+	err = homa_msgout_init(rpc, buf, len);
+	if (err) {
+		homa_rpc_end(rpc);
+		spin_unlock_bh(&hsk->lock);
+		homa_sock_set_error(hsk, "sendmsg: no route to the destination");
+		return err;
+	}
+	homa_xmit_data(rpc);
+	id = rpc->id;
+	spin_unlock_bh(&hsk->lock);
+
+	if (args.id == 0) {
+		homa_metric_inc(hsk->hnet, HOMA_MET_CLIENT_RPCS);
+		if (put_user(id, &uargs->id)) {
+			spin_lock_bh(&hsk->lock);
+			rpc = homa_rpc_find_client(hsk, id);
+			if (rpc)
+				homa_rpc_end(rpc);
+			spin_unlock_bh(&hsk->lock);
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/* Fill in msg_name for a message received from @rpc's peer. */
+static void homa_fill_addr(struct homa_sock *hsk, struct homa_rpc *rpc,
+			   struct msghdr *msg, int *addr_len)
+{
+	const struct in6_addr *a = &rpc->peer->addr;
+
+	if (!msg->msg_name)
+		return;
+	if (hsk->inet.sk.sk_family == AF_INET) {
+		struct sockaddr_in *sin = msg->msg_name;
+
+		memset(sin, 0, sizeof(*sin));
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(rpc->dport);
+		sin->sin_addr.s_addr = a->s6_addr32[3];
+		*addr_len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = msg->msg_name;
+
+		memset(sin6, 0, sizeof(*sin6));
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(rpc->dport);
+		sin6->sin6_addr = *a;
+		*addr_len = sizeof(*sin6);
+	}
 }
 
 static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			   int flags, int *addr_len)
 {
-	homa_sock_set_error(homa_sk(sk), "recvmsg: not supported yet");
-	return -EOPNOTSUPP;
+	struct homa_recvmsg_args __user *uargs = msg->msg_control_user;
+	struct homa_sock *hsk = homa_sk(sk);
+	struct homa_recvmsg_args args;
+	struct homa_rpc *rpc;
+	int result, err;
+
+	if (!msg->msg_control_is_user || !uargs ||
+	    msg->msg_controllen != sizeof(args)) {
+		homa_sock_set_error(hsk, "recvmsg: bad msg_control or msg_controllen");
+		return -EINVAL;
+	}
+	if (copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	if (args.reserved || args.num_bpages > HOMA_MAX_BPAGES ||
+	    (args.id && !homa_is_client(args.id))) {
+		homa_sock_set_error(hsk, "recvmsg: bad id, num_bpages or reserved");
+		return -EINVAL;
+	}
+	if (args.num_bpages) {
+		err = homa_pool_release(&hsk->pool, args.num_bpages,
+					args.bpage_offsets);
+		if (err) {
+			homa_sock_set_error(hsk, "recvmsg: bad bpage_offsets");
+			return err;
+		}
+		spin_lock_bh(&hsk->lock);
+		homa_pool_check_waiters(hsk);
+		spin_unlock_bh(&hsk->lock);
+		homa_grant_recheck(hsk->hnet);
+	}
+
+	rpc = homa_wait_for_message(hsk, args.id, flags & MSG_DONTWAIT);
+	memset(&args, 0, sizeof(args));
+	if (IS_ERR(rpc)) {
+		result = PTR_ERR(rpc);
+		goto out;
+	}
+	args.id = rpc->id;
+	if (homa_rpc_is_client(rpc))
+		args.completion_cookie = rpc->completion_cookie;
+	if (rpc->state == HOMA_RPC_FAILED) {
+		result = -rpc->error;
+	} else {
+		result = homa_copy_to_user(rpc);
+		if (result == 0) {
+			result = rpc->msgin.length;
+			args.num_bpages = rpc->msgin.num_bpages;
+			memcpy(args.bpage_offsets, rpc->msgin.bpage_offsets,
+			       sizeof(args.bpage_offsets));
+		}
+	}
+	homa_fill_addr(hsk, rpc, msg, addr_len);
+
+	spin_lock_bh(&hsk->lock);
+	if (result < 0 && (rpc->flags & HOMA_RPC_F_BUFS)) {
+		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
+				  rpc->msgin.bpage_offsets);
+		rpc->flags &= ~HOMA_RPC_F_BUFS;
+	}
+	if (rpc->state != HOMA_RPC_DEAD) {
+		if (homa_rpc_is_client(rpc)) {
+			homa_rpc_end(rpc);
+			homa_metric_inc(hsk->hnet, HOMA_MET_CLIENT_RPCS_DONE);
+		} else {
+			/* The application owns the request's buffers now. */
+			rpc->state = HOMA_RPC_IN_SERVICE;
+			rpc->flags &= ~HOMA_RPC_F_BUFS;
+			skb_queue_purge(&rpc->msgin.packets);
+		}
+	}
+	spin_unlock_bh(&hsk->lock);
+	homa_rpc_put(rpc);
+	homa_sock_wakeup(hsk, EPOLLOUT | EPOLLWRNORM);
+
+out:
+	if (copy_to_user(uargs, &args, sizeof(args)))
+		return -EFAULT;
+	return result;
 }
 
 static int homa_sk_setsockopt(struct sock *sk, int level, int optname,
@@ -127,16 +435,34 @@ static int homa_sk_setsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case SO_HOMA_SERVER:
 		if (optlen != sizeof(int)) {
-			homa_sock_set_error(hsk, "SO_HOMA_SERVER: optlen must be sizeof(int)");
+			homa_sock_set_error(hsk, "SO_HOMA_SERVER: bad optlen");
 			return -EINVAL;
 		}
 		if (copy_from_sockptr(&val, optval, sizeof(val)))
 			return -EFAULT;
 		WRITE_ONCE(hsk->is_server, val != 0);
 		return 0;
-	case SO_HOMA_RCVBUF:
-		homa_sock_set_error(hsk, "SO_HOMA_RCVBUF: receive buffers not supported yet");
-		return -EOPNOTSUPP;
+	case SO_HOMA_RCVBUF: {
+		struct homa_rcvbuf_args args;
+		int err;
+
+		if (optlen != sizeof(args)) {
+			homa_sock_set_error(hsk, "SO_HOMA_RCVBUF: bad optlen");
+			return -EINVAL;
+		}
+		if (copy_from_sockptr(&args, optval, sizeof(args)))
+			return -EFAULT;
+		err = homa_pool_set_region(&hsk->pool, args.start, args.length);
+		if (err) {
+			homa_sock_set_error(hsk, "SO_HOMA_RCVBUF: bad region");
+			return err;
+		}
+		spin_lock_bh(&hsk->lock);
+		homa_pool_check_waiters(hsk);
+		spin_unlock_bh(&hsk->lock);
+		homa_grant_recheck(hsk->hnet);
+		return 0;
+	}
 	}
 	return -ENOPROTOOPT;
 }
@@ -160,8 +486,7 @@ static int homa_sk_getsockopt(struct sock *sk, int level, int optname,
 		size = sizeof(val);
 		break;
 	case SO_HOMA_RCVBUF:
-		/* No region can be registered yet: report none. */
-		memset(&rcvbuf, 0, sizeof(rcvbuf));
+		homa_pool_get_region(&hsk->pool, &rcvbuf.start, &rcvbuf.length);
 		result = &rcvbuf;
 		size = sizeof(rcvbuf);
 		break;
@@ -265,23 +590,107 @@ static __poll_t homa_poll(struct file *file, struct socket *sock,
 	__poll_t mask;
 
 	sock_poll_wait(file, sock, wait);
-	/* sendmsg never blocks yet; after shutdown nothing blocks. */
-	mask = EPOLLOUT | EPOLLWRNORM;
+	mask = 0;
+	spin_lock_bh(&hsk->lock);
+	if (!list_empty(&hsk->ready_rpcs))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (hsk->wmem_queued < READ_ONCE(hsk->hnet->params.wmem_max))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock_bh(&hsk->lock);
+	/* After shutdown no call blocks. */
 	if (READ_ONCE(hsk->shutdown))
-		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP;
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM |
+			EPOLLHUP;
 	return mask;
 }
 
+/* Describe one RPC for HOMAIOCINFO. Caller holds the socket lock. */
+static void homa_rpc_get_info(struct homa_rpc *rpc, struct homa_rpc_info *ri)
+{
+	struct homa_sock *hsk = rpc->hsk;
+	struct homa_msgin *m = &rpc->msgin;
+	struct homa_gap *gap;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->id = rpc->id;
+	if (hsk->inet.sk.sk_family == AF_INET) {
+		ri->peer.in4.sin_family = AF_INET;
+		ri->peer.in4.sin_port = htons(rpc->dport);
+		ri->peer.in4.sin_addr.s_addr = rpc->peer->addr.s6_addr32[3];
+	} else {
+		ri->peer.in6.sin6_family = AF_INET6;
+		ri->peer.in6.sin6_port = htons(rpc->dport);
+		ri->peer.in6.sin6_addr = rpc->peer->addr;
+	}
+	if (homa_rpc_is_client(rpc))
+		ri->completion_cookie = rpc->completion_cookie;
+	ri->tx_length = rpc->msgout.length;
+	if (rpc->msgout.length >= 0) {
+		ri->tx_sent = rpc->msgout.next_offset;
+		ri->tx_granted = rpc->msgout.granted;
+	}
+	ri->rx_length = m->length;
+	if (m->length >= 0) {
+		ri->rx_remaining = m->bytes_remaining;
+		ri->rx_gaps = m->num_gaps;
+		list_for_each_entry(gap, &m->gaps, links)
+			ri->rx_gap_bytes += gap->end - gap->start;
+		ri->rx_granted = m->granted;
+		if (!(rpc->flags & HOMA_RPC_F_BUFS) &&
+		    !list_empty(&rpc->ready_links) &&
+		    !(rpc->flags & HOMA_RPC_F_READY))
+			ri->flags |= HOMA_RPC_BUF_STALL;
+	}
+	if (rpc->flags & HOMA_RPC_F_PRIVATE)
+		ri->flags |= HOMA_RPC_PRIVATE;
+	if ((rpc->flags & (HOMA_RPC_F_READY | HOMA_RPC_F_CLAIMED)) ==
+	    HOMA_RPC_F_READY)
+		ri->flags |= HOMA_RPC_RX_READY;
+	if (rpc->flags & HOMA_RPC_F_CLAIMED)
+		ri->flags |= HOMA_RPC_RX_COPY;
+}
+
+/* Most RPCs one HOMAIOCINFO call describes (bounds the kernel buffer). */
+#define HOMA_INFO_MAX_RPCS	10000
+
 static int homa_ioc_info(struct homa_sock *hsk, void __user *uarg)
 {
+	struct homa_rpc_info *infos = NULL;
 	struct homa_info info;
+	struct homa_rpc *rpc;
 	const char *msg;
+	u64 max = 0;
+	u32 n = 0;
+	int err = 0;
 
 	if (copy_from_user(&info, uarg, sizeof(info)))
 		return -EFAULT;
-	info.bpool_avail_bytes = 0;
+	if (info.rpc_info && info.rpc_info_length) {
+		max = min_t(u64, info.rpc_info_length / sizeof(*infos),
+			    HOMA_INFO_MAX_RPCS);
+		if (max) {
+			infos = kvcalloc(max, sizeof(*infos), GFP_KERNEL);
+			if (!infos)
+				return -ENOMEM;
+		}
+	}
+	spin_lock_bh(&hsk->lock);
+	info.num_rpcs = hsk->num_rpcs;
+	list_for_each_entry(rpc, &hsk->active_rpcs, active_links) {
+		if (n >= max)
+			break;
+		homa_rpc_get_info(rpc, &infos[n++]);
+	}
+	spin_unlock_bh(&hsk->lock);
+	if (n && copy_to_user(u64_to_user_ptr(info.rpc_info), infos,
+			      n * sizeof(*infos)))
+		err = -EFAULT;
+	kvfree(infos);
+	if (err)
+		return err;
+
+	info.bpool_avail_bytes = homa_pool_avail_bytes(&hsk->pool);
 	info.port = READ_ONCE(hsk->port);
-	info.num_rpcs = 0;
 	msg = READ_ONCE(hsk->error_msg);
 	strscpy_pad(info.error_msg, msg ? msg : "", sizeof(info.error_msg));
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -292,6 +701,8 @@ static int homa_ioc_info(struct homa_sock *hsk, void __user *uarg)
 static int homa_ioc_abort(struct homa_sock *hsk, void __user *uarg)
 {
 	struct homa_abort_args args;
+	struct homa_rpc *rpc, *next;
+	int err = 0;
 
 	if (copy_from_user(&args, uarg, sizeof(args)))
 		return -EFAULT;
@@ -299,14 +710,30 @@ static int homa_ioc_abort(struct homa_sock *hsk, void __user *uarg)
 		homa_sock_set_error(hsk, "HOMAIOCABORT: padding must be zero");
 		return -EINVAL;
 	}
-	/* The socket has no client RPCs, so "all of them" is done and any
-	 * particular id does not exist.
-	 */
-	if (args.id != 0) {
-		homa_sock_set_error(hsk, "HOMAIOCABORT: no such client RPC");
+	if (args.error > MAX_ERRNO) {
+		homa_sock_set_error(hsk, "HOMAIOCABORT: error is not an errno");
 		return -EINVAL;
 	}
-	return 0;
+	spin_lock_bh(&hsk->lock);
+	if (args.id == 0) {
+		list_for_each_entry_safe(rpc, next, &hsk->active_rpcs,
+					 active_links) {
+			if (homa_rpc_is_client(rpc))
+				homa_rpc_abort(rpc, args.error);
+		}
+	} else {
+		rpc = homa_is_client(args.id) ?
+		      homa_rpc_find_client(hsk, args.id) : NULL;
+		if (rpc) {
+			homa_rpc_abort(rpc, args.error);
+		} else {
+			homa_sock_set_error(hsk, "HOMAIOCABORT: no such client RPC");
+			err = -EINVAL;
+		}
+	}
+	spin_unlock_bh(&hsk->lock);
+	homa_sock_wakeup(hsk, EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM);
+	return err;
 }
 
 static int homa_ioctl(struct socket *sock, unsigned int cmd,
@@ -381,51 +808,6 @@ static struct inet_protosw homav6_protosw = {
 	.flags		= INET_PROTOSW_REUSE,
 };
 
-/* ---------------------------------------------------------------------
- * Packet reception.
- */
-
-/**
- * homa_rcv() - Receive one Homa packet (IPv4 or IPv6), in softirq context.
- * @skb: The packet; skb->data is at the Homa header. Always consumed.
- *
- * Validates the header before anything reads it: the common header must
- * be present, the type known, and the whole header of that type present.
- *
- * Return: always 0 (the packet is consumed).
- */
-static int homa_rcv(struct sk_buff *skb)
-{
-	struct homa_net *hn = homa_net(dev_net(skb->dev));
-	const struct homa_common_hdr *h;
-	unsigned int hdr_len;
-
-	if (!pskb_may_pull(skb, sizeof(struct homa_common_hdr))) {
-		homa_metric_inc(hn, HOMA_MET_PKTS_DROPPED_SHORT);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_SMALL);
-		return 0;
-	}
-	h = (const struct homa_common_hdr *)skb->data;
-	hdr_len = homa_pkt_hdr_len(h->type);
-	if (hdr_len == 0) {
-		homa_metric_inc(hn, HOMA_MET_PKTS_DROPPED_BAD_TYPE);
-		kfree_skb_reason(skb, SKB_DROP_REASON_NOT_SPECIFIED);
-		return 0;
-	}
-	if (!pskb_may_pull(skb, hdr_len)) {
-		homa_metric_inc(hn, HOMA_MET_PKTS_DROPPED_SHORT);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_SMALL);
-		return 0;
-	}
-	h = (const struct homa_common_hdr *)skb->data;
-	homa_metric_inc(hn, HOMA_MET_PKTS_RCVD + h->type - HOMA_PKT_MIN_TYPE);
-
-	/* A well-formed packet, but there is no RPC layer to take it yet. */
-	homa_metric_inc(hn, HOMA_MET_PKTS_DROPPED_UNHANDLED);
-	kfree_skb_reason(skb, SKB_DROP_REASON_NOT_SPECIFIED);
-	return 0;
-}
-
 static const struct net_protocol homa_protocol = {
 	.handler	= homa_rcv,
 	.no_policy	= 1,
@@ -448,6 +830,9 @@ static int __net_init homa_net_init(struct net *net)
 	hn->net = net;
 	homa_params_init(&hn->params);
 	homa_socktab_init(&hn->socktab);
+	homa_peertab_init(&hn->peertab);
+	homa_grant_init(&hn->grant);
+	atomic64_set(&hn->next_id, 0);
 	err = homa_metrics_net_init(hn);
 	if (err)
 		return err;
@@ -466,6 +851,7 @@ static void __net_exit homa_net_exit(struct net *net)
 	homa_sysctl_net_exit(hn);
 	homa_metrics_net_exit(hn);
 	homa_socktab_destroy(&hn->socktab);
+	homa_peertab_destroy(&hn->peertab);
 }
 
 static struct pernet_operations homa_net_ops = {

@@ -97,6 +97,17 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 	hsk->is_server = false;
 	hsk->error_msg = NULL;
 	INIT_HLIST_NODE(&hsk->socktab_links);
+	spin_lock_init(&hsk->lock);
+	hsk->num_rpcs = 0;
+	hsk->wmem_queued = 0;
+	INIT_LIST_HEAD(&hsk->active_rpcs);
+	INIT_LIST_HEAD(&hsk->ready_rpcs);
+	INIT_LIST_HEAD(&hsk->buf_waiters);
+	for (tries = 0; tries < HOMA_RPC_BUCKETS; tries++) {
+		INIT_HLIST_HEAD(&hsk->client_rpcs[tries]);
+		INIT_HLIST_HEAD(&hsk->server_rpcs[tries]);
+	}
+	homa_pool_init(&hsk->pool);
 
 	spin_lock_bh(&tab->lock);
 	port = tab->next_client_port;
@@ -118,14 +129,20 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 	return -EADDRNOTAVAIL;
 }
 
+/* RPCs ended per hold of the socket lock during shutdown. */
+#define HOMA_SHUTDOWN_BATCH	32
+
 /**
- * homa_sock_shutdown() - Take a socket out of service: its port is freed
- * and later calls fail with ESHUTDOWN. Safe to call more than once.
+ * homa_sock_shutdown() - Take a socket out of service: its port is freed,
+ * all its RPCs end, blocked callers wake up, and later calls fail with
+ * ESHUTDOWN. Process context; safe to call more than once.
  * @hsk: Socket.
  */
 void homa_sock_shutdown(struct homa_sock *hsk)
 {
 	struct homa_socktab *tab = &hsk->hnet->socktab;
+	struct homa_rpc *rpc;
+	int i;
 
 	spin_lock_bh(&tab->lock);
 	WRITE_ONCE(hsk->shutdown, true);
@@ -134,6 +151,26 @@ void homa_sock_shutdown(struct homa_sock *hsk)
 		hsk->in_socktab = false;
 	}
 	spin_unlock_bh(&tab->lock);
+
+	/* No new RPC can appear now (the receive path checks shutdown
+	 * under the socket lock); end the existing ones in batches.
+	 */
+	for (;;) {
+		spin_lock_bh(&hsk->lock);
+		for (i = 0; i < HOMA_SHUTDOWN_BATCH &&
+		     !list_empty(&hsk->active_rpcs); i++) {
+			rpc = list_first_entry(&hsk->active_rpcs,
+					       struct homa_rpc, active_links);
+			homa_rpc_end(rpc);
+		}
+		i = list_empty(&hsk->active_rpcs);
+		spin_unlock_bh(&hsk->lock);
+		if (i)
+			break;
+		cond_resched();
+	}
+	homa_sock_wakeup(hsk, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLRDNORM |
+			 EPOLLWRNORM);
 }
 
 /**

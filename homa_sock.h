@@ -10,6 +10,9 @@
 #include <linux/spinlock.h>
 #include <net/inet_sock.h>
 
+#include "homa_pool.h"
+#include "homa_rpc.h"
+
 struct homa_net;
 
 /* Buckets in a namespace's port table; a power of two. */
@@ -81,6 +84,39 @@ struct homa_sock {
 
 	/** @socktab_links: Entry in a bucket of the port table. */
 	struct hlist_node socktab_links;
+
+	/**
+	 * @lock: Protects the RPC tables and lists below and the state of
+	 * every RPC of the socket (see homa_impl.h).
+	 */
+	spinlock_t lock;
+
+	/** @num_rpcs: Live RPCs of the socket. */
+	int num_rpcs;
+
+	/**
+	 * @wmem_queued: Bytes of outgoing messages held by live RPCs;
+	 * sendmsg waits while this would exceed wmem_max.
+	 */
+	int wmem_queued;
+
+	/** @active_rpcs: Every live RPC, oldest first. */
+	struct list_head active_rpcs;
+
+	/** @ready_rpcs: Non-private RPCs with a message for recvmsg. */
+	struct list_head ready_rpcs;
+
+	/** @buf_waiters: RPCs waiting for buffer pool space. */
+	struct list_head buf_waiters;
+
+	/** @client_rpcs: Client RPCs, hashed by id. */
+	struct hlist_head client_rpcs[HOMA_RPC_BUCKETS];
+
+	/** @server_rpcs: Server RPCs, hashed by id. */
+	struct hlist_head server_rpcs[HOMA_RPC_BUCKETS];
+
+	/** @pool: Receive buffers (SO_HOMA_RCVBUF). */
+	struct homa_pool pool;
 };
 
 /**
@@ -115,6 +151,19 @@ static inline struct homa_sock *homa_sk(const struct sock *sk)
 static inline void homa_sock_set_error(struct homa_sock *hsk, const char *msg)
 {
 	WRITE_ONCE(hsk->error_msg, msg);
+}
+
+/**
+ * homa_sock_is_server() - Whether a socket accepts incoming requests:
+ * it has a server port, or SO_HOMA_SERVER is set.
+ * @hsk: Socket.
+ *
+ * Return: true if requests are accepted.
+ */
+static inline bool homa_sock_is_server(const struct homa_sock *hsk)
+{
+	return READ_ONCE(hsk->port) < HOMA_MIN_DEFAULT_PORT ||
+	       READ_ONCE(hsk->is_server);
 }
 
 void homa_socktab_init(struct homa_socktab *tab);

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* Receiver-driven flow control: which bytes of incoming messages the
+ * senders may transmit. Each message is granted a window beyond what it
+ * has received, and the namespace as a whole stops granting while the
+ * bytes it expects (granted but not received) exceed max_incoming.
+ * Messages held back by that cap wait on the namespace's grant list and
+ * are granted, oldest first, as budget comes back.
+ *
+ * SRPT ordering among messages, overcommitment limits, FIFO grants and
+ * priorities belong here too and come with the scheduler; the interface
+ * (homa_grant_update() on every change to a message,
+ * homa_grant_recheck() after budget frees) stays the same.
+ */
+
+#include "homa_impl.h"
+
+/**
+ * homa_grant_init() - Initialise a namespace's grant state.
+ * @g: State to initialise.
+ */
+void homa_grant_init(struct homa_grant *g)
+{
+	spin_lock_init(&g->lock);
+	g->total_incoming = 0;
+	g->num_charged = 0;
+	INIT_LIST_HEAD(&g->waiting);
+}
+
+/* Set how many bytes @rpc counts against max_incoming. Caller holds
+ * g->lock.
+ */
+static void homa_grant_charge(struct homa_grant *g, struct homa_rpc *rpc,
+			      int charge)
+{
+	struct homa_msgin *m = &rpc->msgin;
+
+	lockdep_assert_held(&g->lock);
+	if (charge > 0 && m->charged == 0)
+		g->num_charged++;
+	else if (charge == 0 && m->charged > 0)
+		g->num_charged--;
+	g->total_incoming += charge - m->charged;
+	m->charged = charge;
+}
+
+/**
+ * homa_grant_update() - Bring an incoming message's grant up to date
+ * after it received data, got buffers, or budget came back; sends a
+ * GRANT if the sender may now send more. Caller holds the socket lock.
+ * @rpc: RPC with an incoming message.
+ */
+void homa_grant_update(struct homa_rpc *rpc)
+{
+	struct homa_params *p = &rpc->hsk->hnet->params;
+	struct homa_grant *g = &rpc->hsk->hnet->grant;
+	struct homa_msgin *m = &rpc->msgin;
+	int received, window, target, avail, granted;
+	struct homa_grant_hdr h;
+
+	lockdep_assert_held(&rpc->hsk->lock);
+	if (m->length < 0 || rpc->state == HOMA_RPC_DEAD)
+		return;
+	received = m->length - m->bytes_remaining;
+	granted = m->granted;
+
+	spin_lock_bh(&g->lock);
+	if (m->bytes_remaining == 0 || !(rpc->flags & HOMA_RPC_F_BUFS)) {
+		/* Done, or nowhere to put more data: grant nothing more. */
+		list_del_init(&rpc->grant_links);
+		homa_grant_charge(g, rpc, m->bytes_remaining == 0 ? 0 :
+				  max(0, m->granted - received));
+		spin_unlock_bh(&g->lock);
+		return;
+	}
+	window = READ_ONCE(p->window);
+	if (window == 0)
+		window = READ_ONCE(p->max_incoming) / (g->num_charged + 1);
+	target = min(m->length, received + max(window, 1));
+	if (target > granted) {
+		avail = READ_ONCE(p->max_incoming) - g->total_incoming;
+		granted += min(target - granted, max(avail, 0));
+	}
+	if (granted < target) {
+		/* Held back by max_incoming: wait for budget. */
+		if (list_empty(&rpc->grant_links))
+			list_add_tail(&rpc->grant_links, &g->waiting);
+	} else {
+		list_del_init(&rpc->grant_links);
+	}
+	homa_grant_charge(g, rpc, max(0, granted - received));
+	spin_unlock_bh(&g->lock);
+
+	if (granted <= m->granted)
+		return;
+	m->granted = granted;
+	memset(&h, 0, sizeof(h));
+	h.offset = cpu_to_be32(granted);
+	h.priority = 0;
+	homa_xmit_control(rpc, HOMA_PKT_GRANT, &h, sizeof(h));
+	homa_metric_inc(rpc->hsk->hnet, HOMA_MET_GRANTS_SENT);
+}
+
+/**
+ * homa_grant_rpc_end() - Forget an RPC that is ending. Caller holds the
+ * RPC's socket lock.
+ * @rpc: The RPC.
+ */
+void homa_grant_rpc_end(struct homa_rpc *rpc)
+{
+	struct homa_grant *g = &rpc->hsk->hnet->grant;
+
+	spin_lock_bh(&g->lock);
+	list_del_init(&rpc->grant_links);
+	homa_grant_charge(g, rpc, 0);
+	spin_unlock_bh(&g->lock);
+}
+
+/**
+ * homa_grant_recheck() - Give budget that came back to messages waiting
+ * for it. Called with no Homa lock held; handles a bounded number of
+ * messages per call.
+ * @hn: Namespace state.
+ */
+void homa_grant_recheck(struct homa_net *hn)
+{
+	struct homa_grant *g = &hn->grant;
+	struct homa_sock *hsk;
+	struct homa_rpc *rpc;
+	int i;
+
+	for (i = 0; i < HOMA_GRANT_RECHECK_MAX; i++) {
+		spin_lock_bh(&g->lock);
+		if (list_empty(&g->waiting) ||
+		    g->total_incoming >= READ_ONCE(hn->params.max_incoming)) {
+			spin_unlock_bh(&g->lock);
+			return;
+		}
+		rpc = list_first_entry(&g->waiting, struct homa_rpc,
+				       grant_links);
+		list_del_init(&rpc->grant_links);
+		homa_rpc_hold(rpc);
+		hsk = rpc->hsk;
+		sock_hold(&hsk->inet.sk);
+		spin_unlock_bh(&g->lock);
+
+		spin_lock_bh(&hsk->lock);
+		homa_grant_update(rpc);
+		spin_unlock_bh(&hsk->lock);
+		homa_rpc_put(rpc);
+		sock_put(&hsk->inet.sk);
+	}
+}

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* The receive path: validating packets and handing them to their RPCs
+ * (softirq), reassembling incoming messages, and the process-context side
+ * of recvmsg: waiting for a message and copying it into the socket's
+ * buffer pool.
+ */
+
+#include <linux/uio.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+
+#include "homa_impl.h"
+
+/**
+ * homa_sock_wakeup() - Wake the threads sleeping or polling on a socket.
+ * @hsk:  Socket.
+ * @mask: Events (EPOLLIN, EPOLLOUT, ...).
+ */
+void homa_sock_wakeup(struct homa_sock *hsk, __poll_t mask)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(hsk->inet.sk.sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, mask);
+	rcu_read_unlock();
+}
+
+/* Record that bytes [start, end) arrived. Returns true if they are new,
+ * false for duplicates, overlaps and packets that would exceed
+ * HOMA_MAX_GAPS (all dropped by the caller). Caller holds the socket lock.
+ */
+static bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end)
+{
+	struct homa_gap *gap, *new;
+
+	if (start >= m->recv_end) {
+		if (start > m->recv_end) {
+			if (m->num_gaps >= HOMA_MAX_GAPS)
+				return false;
+			new = kmalloc(sizeof(*new), GFP_ATOMIC);
+			if (!new)
+				return false;
+			new->start = m->recv_end;
+			new->end = start;
+			list_add_tail(&new->links, &m->gaps);
+			m->num_gaps++;
+		}
+		m->recv_end = end;
+		return true;
+	}
+	if (end > m->recv_end)
+		return false;
+	list_for_each_entry(gap, &m->gaps, links) {
+		if (start < gap->start)
+			return false;
+		if (start >= gap->end)
+			continue;
+		if (end > gap->end)
+			return false;
+		if (start == gap->start && end == gap->end) {
+			list_del(&gap->links);
+			kfree(gap);
+			m->num_gaps--;
+		} else if (start == gap->start) {
+			gap->start = end;
+		} else if (end == gap->end) {
+			gap->end = start;
+		} else {
+			if (m->num_gaps >= HOMA_MAX_GAPS)
+				return false;
+			new = kmalloc(sizeof(*new), GFP_ATOMIC);
+			if (!new)
+				return false;
+			new->start = end;
+			new->end = gap->end;
+			gap->end = start;
+			list_add(&new->links, &gap->links);
+			m->num_gaps++;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Make a complete message (with buffers) available to recvmsg. Caller
+ * holds the socket lock.
+ */
+static void homa_rpc_ready(struct homa_rpc *rpc)
+{
+	struct homa_sock *hsk = rpc->hsk;
+
+	lockdep_assert_held(&hsk->lock);
+	rpc->flags |= HOMA_RPC_F_READY;
+	list_del_init(&rpc->ready_links);
+	if (!(rpc->flags & HOMA_RPC_F_PRIVATE))
+		list_add_tail(&rpc->ready_links, &hsk->ready_rpcs);
+	homa_sock_wakeup(hsk, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Try to get pool space for an incoming message; on failure the RPC
+ * waits on the socket's buffer-wait list. Caller holds the socket lock.
+ */
+static void homa_msgin_get_bufs(struct homa_rpc *rpc)
+{
+	struct homa_sock *hsk = rpc->hsk;
+	struct homa_msgin *m = &rpc->msgin;
+
+	lockdep_assert_held(&hsk->lock);
+	if (homa_pool_alloc_msg(&hsk->pool, m->length, m->bpage_offsets,
+				&m->num_bpages) == 0) {
+		rpc->flags |= HOMA_RPC_F_BUFS;
+		list_del_init(&rpc->ready_links);
+		return;
+	}
+	if (list_empty(&rpc->ready_links)) {
+		homa_metric_inc(hsk->hnet, HOMA_MET_BUFFER_STALLS);
+		list_add_tail(&rpc->ready_links, &hsk->buf_waiters);
+	}
+}
+
+/**
+ * homa_pool_check_waiters() - After pool space came back, give it to
+ * messages waiting for it, oldest first. Caller holds the socket lock;
+ * stops at the first message that still does not fit.
+ * @hsk: Socket.
+ */
+void homa_pool_check_waiters(struct homa_sock *hsk)
+{
+	struct homa_rpc *rpc;
+
+	lockdep_assert_held(&hsk->lock);
+	while (!list_empty(&hsk->buf_waiters)) {
+		rpc = list_first_entry(&hsk->buf_waiters, struct homa_rpc,
+				       ready_links);
+		homa_msgin_get_bufs(rpc);
+		if (!(rpc->flags & HOMA_RPC_F_BUFS))
+			return;
+		if (rpc->msgin.bytes_remaining == 0)
+			homa_rpc_ready(rpc);
+		else
+			homa_grant_update(rpc);
+	}
+}
+
+/* Drop a packet, counting why. */
+static void homa_drop(struct homa_net *hn, struct sk_buff *skb,
+		      enum homa_metric why)
+{
+	homa_metric_inc(hn, why);
+	kfree_skb(skb);
+}
+
+/* Handle a DATA packet (header already known to be complete). */
+static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			  struct sk_buff *skb)
+{
+	const struct homa_data_hdr *h = (const struct homa_data_hdr *)skb->data;
+	u64 id = homa_local_id(h->common.sender_id);
+	u16 sport = ntohs(h->common.sport);
+	struct homa_net *hn = hsk->hnet;
+	u32 msg_len, offset, seg_len;
+	bool client_done = false;
+	struct homa_rpc *rpc;
+	struct homa_msgin *m;
+	u32 incoming;
+
+	msg_len = be32_to_cpu(h->message_length);
+	offset = be32_to_cpu(h->seg.offset);
+	seg_len = skb->len - sizeof(*h);
+	incoming = be32_to_cpu(h->incoming);
+	if (!homa_data_seg_valid(msg_len, offset, seg_len,
+				 HOMA_MAX_MESSAGE_LENGTH)) {
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
+		return;
+	}
+
+	spin_lock_bh(&hsk->lock);
+	if (hsk->shutdown)
+		goto drop_unknown;
+	if (homa_is_client(id)) {
+		rpc = homa_rpc_find_client(hsk, id);
+		if (!rpc || rpc->peer != peer || rpc->dport != sport)
+			goto drop_unknown;
+		if (rpc->state == HOMA_RPC_OUTGOING)
+			rpc->state = HOMA_RPC_INCOMING;
+	} else {
+		rpc = homa_rpc_find_server(hsk, peer, sport, id);
+		if (!rpc) {
+			if (!homa_sock_is_server(hsk)) {
+				spin_unlock_bh(&hsk->lock);
+				homa_icmp_unreachable(skb);
+				homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SERVER);
+				return;
+			}
+			rpc = homa_rpc_alloc_server(hsk, peer, sport, id);
+			if (!rpc) {
+				spin_unlock_bh(&hsk->lock);
+				homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NOMEM);
+				return;
+			}
+			homa_metric_inc(hn, HOMA_MET_SERVER_RPCS);
+		}
+	}
+	if (rpc->state != HOMA_RPC_INCOMING)
+		goto drop_dup;
+
+	m = &rpc->msgin;
+	if (m->length < 0) {
+		m->length = msg_len;
+		m->bytes_remaining = msg_len;
+		m->recv_end = 0;
+		m->granted = 0;
+		homa_msgin_get_bufs(rpc);
+	} else if (m->length != msg_len) {
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
+		return;
+	}
+	/* The sender may send this much without grants. */
+	if (incoming > m->granted)
+		m->granted = min(incoming, msg_len);
+	if (!homa_msgin_add(m, offset, offset + seg_len))
+		goto drop_dup;
+
+	__skb_pull(skb, sizeof(*h));
+	HOMA_SKB_CB(skb)->offset = offset;
+	__skb_queue_tail(&m->packets, skb);
+	m->bytes_remaining -= seg_len;
+	homa_grant_update(rpc);
+	if (m->bytes_remaining == 0) {
+		if (homa_rpc_is_client(rpc))
+			client_done = true;
+		if (rpc->flags & HOMA_RPC_F_BUFS)
+			homa_rpc_ready(rpc);
+	}
+	if (client_done)
+		homa_xmit_ack(rpc);
+	spin_unlock_bh(&hsk->lock);
+	homa_grant_recheck(hn);
+	return;
+
+drop_dup:
+	spin_unlock_bh(&hsk->lock);
+	homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_DUP);
+	return;
+drop_unknown:
+	spin_unlock_bh(&hsk->lock);
+	homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+}
+
+/* Find the RPC a control packet from @peer is about. Caller holds the
+ * socket lock.
+ */
+static struct homa_rpc *homa_ctl_find(struct homa_sock *hsk,
+				      struct homa_peer *peer,
+				      const struct homa_common_hdr *h)
+{
+	u64 id = homa_local_id(h->sender_id);
+	u16 sport = ntohs(h->sport);
+	struct homa_rpc *rpc;
+
+	if (homa_is_client(id)) {
+		rpc = homa_rpc_find_client(hsk, id);
+		if (rpc && (rpc->peer != peer || rpc->dport != sport))
+			rpc = NULL;
+		return rpc;
+	}
+	return homa_rpc_find_server(hsk, peer, sport, id);
+}
+
+/* Handle a GRANT: the receiver lets us send more of a message. */
+static void homa_grant_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			   struct sk_buff *skb)
+{
+	const struct homa_grant_hdr *h = (const struct homa_grant_hdr *)skb->data;
+	u32 offset = be32_to_cpu(h->offset);
+	struct homa_rpc *rpc;
+
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_ctl_find(hsk, peer, &h->common);
+	if (!rpc || rpc->msgout.length < 0) {
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		return;
+	}
+	offset = min_t(u32, offset, rpc->msgout.length);
+	if (offset > rpc->msgout.granted) {
+		rpc->msgout.granted = offset;
+		homa_xmit_data(rpc);
+	}
+	spin_unlock_bh(&hsk->lock);
+	consume_skb(skb);
+}
+
+/**
+ * homa_rpc_acked() - A client confirmed it has the whole response of a
+ * server RPC: free the RPC. Called without Homa locks.
+ * @hn:        Namespace state.
+ * @peer:      The client host.
+ * @server_port: Port of the server socket.
+ * @client_id: Client's id of the RPC.
+ */
+static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
+			   u16 server_port, u64 client_id)
+{
+	struct homa_sock *hsk;
+	struct homa_rpc *rpc;
+
+	if (client_id == 0 || !homa_is_client(client_id))
+		return;
+	hsk = homa_sock_find(hn, server_port);
+	if (!hsk)
+		return;
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_find_server(hsk, peer, 0, client_id ^ 1);
+	if (rpc && rpc->state == HOMA_RPC_OUTGOING &&
+	    rpc->msgout.next_offset >= rpc->msgout.length) {
+		homa_rpc_end(rpc);
+		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_ACKED);
+		homa_sock_wakeup(hsk, EPOLLOUT | EPOLLWRNORM);
+	}
+	spin_unlock_bh(&hsk->lock);
+}
+
+/* Handle an ACK packet (caller holds rcu_read_lock()). */
+static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
+			 struct sk_buff *skb)
+{
+	const struct homa_ack_hdr *h = (const struct homa_ack_hdr *)skb->data;
+	unsigned int i, n = be16_to_cpu(h->num_acks);
+
+	if (n > HOMA_MAX_ACKS_PER_PKT) {
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		homa_rpc_acked(hn, peer, be16_to_cpu(h->acks[i].server_port),
+			       be64_to_cpu(h->acks[i].client_id));
+	consume_skb(skb);
+}
+
+/**
+ * homa_rcv() - Receive one Homa packet (IPv4 or IPv6), in softirq context.
+ * @skb: The packet; skb->data is at the Homa header. Always consumed.
+ *
+ * Validates the header before anything reads it: the common header must
+ * be present, the type known, and the whole header of that type present.
+ *
+ * Return: always 0 (the packet is consumed).
+ */
+int homa_rcv(struct sk_buff *skb)
+{
+	struct homa_net *hn = homa_net(dev_net(skb->dev));
+	const struct homa_common_hdr *h;
+	struct homa_sock *hsk;
+	struct homa_peer *peer;
+	struct in6_addr saddr;
+	unsigned int hdr_len;
+	bool v4;
+
+	if (!pskb_may_pull(skb, sizeof(struct homa_common_hdr))) {
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_SHORT);
+		return 0;
+	}
+	h = (const struct homa_common_hdr *)skb->data;
+	hdr_len = homa_pkt_hdr_len(h->type);
+	if (hdr_len == 0) {
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_TYPE);
+		return 0;
+	}
+	if (!pskb_may_pull(skb, hdr_len)) {
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_SHORT);
+		return 0;
+	}
+	h = (const struct homa_common_hdr *)skb->data;
+	homa_metric_inc(hn, HOMA_MET_PKTS_RCVD + h->type - HOMA_PKT_MIN_TYPE);
+
+	v4 = ip_hdr(skb)->version == 4;
+	if (v4)
+		ipv6_addr_set_v4mapped(ip_hdr(skb)->saddr, &saddr);
+	else
+		saddr = ipv6_hdr(skb)->saddr;
+
+	rcu_read_lock();
+	hsk = homa_sock_find(hn, ntohs(h->dport));
+	if (!hsk || (!v4 && hsk->inet.sk.sk_family != AF_INET6)) {
+		rcu_read_unlock();
+		if (h->type == HOMA_PKT_DATA)
+			homa_icmp_unreachable(skb);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SOCKET);
+		return 0;
+	}
+	peer = homa_peer_get(hn, &saddr);
+	if (IS_ERR(peer)) {
+		rcu_read_unlock();
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NOMEM);
+		return 0;
+	}
+	switch (h->type) {
+	case HOMA_PKT_DATA:
+		homa_data_pkt(hsk, peer, skb);
+		break;
+	case HOMA_PKT_GRANT:
+		homa_grant_pkt(hsk, peer, skb);
+		break;
+	case HOMA_PKT_ACK:
+		homa_ack_pkt(hn, peer, skb);
+		break;
+	default:
+		/* RESEND, BUSY, RPC_UNKNOWN, NEED_ACK, CUTOFFS, FREEZE:
+		 * handled with retransmission and priorities.
+		 */
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNHANDLED);
+		break;
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+/**
+ * homa_wait_for_message() - Wait for an incoming message (or a failed
+ * client RPC) and claim it for the calling recvmsg.
+ * @hsk:      Socket.
+ * @id:       0: any non-private message; otherwise the id of a client
+ *            RPC whose response is wanted.
+ * @nonblock: Fail with -EAGAIN instead of sleeping.
+ *
+ * Return: the claimed RPC with a reference the caller must drop, or an
+ * ERR_PTR: -EAGAIN, -EINTR (signal), -ESHUTDOWN, -EINVAL (no client RPC
+ * @id).
+ */
+struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
+				       bool nonblock)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct sock *sk = &hsk->inet.sk;
+	long timeo = nonblock ? 0 : MAX_SCHEDULE_TIMEOUT;
+	struct homa_rpc *rpc;
+	int err;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		rpc = NULL;
+		err = 0;
+		spin_lock_bh(&hsk->lock);
+		if (hsk->shutdown) {
+			err = -ESHUTDOWN;
+		} else if (id) {
+			rpc = homa_rpc_find_client(hsk, id);
+			if (!rpc)
+				err = -EINVAL;
+			else if (!(rpc->flags & HOMA_RPC_F_READY) ||
+				 (rpc->flags & HOMA_RPC_F_CLAIMED))
+				rpc = NULL;
+		} else if (!list_empty(&hsk->ready_rpcs)) {
+			rpc = list_first_entry(&hsk->ready_rpcs,
+					       struct homa_rpc, ready_links);
+		}
+		if (rpc) {
+			rpc->flags |= HOMA_RPC_F_CLAIMED;
+			list_del_init(&rpc->ready_links);
+			homa_rpc_hold(rpc);
+		}
+		spin_unlock_bh(&hsk->lock);
+		if (rpc)
+			break;
+		if (err)
+			goto fail;
+		if (!timeo) {
+			err = -EAGAIN;
+			goto fail;
+		}
+		if (signal_pending(current)) {
+			err = -EINTR;
+			goto fail;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return rpc;
+
+fail:
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return ERR_PTR(err);
+}
+
+/**
+ * homa_copy_to_user() - Copy a complete incoming message into the pool
+ * space allocated for it. Called in the receiving process's context,
+ * without locks, on an RPC the caller has claimed (so no one else touches
+ * its packets).
+ * @rpc: The RPC.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int homa_copy_to_user(struct homa_rpc *rpc)
+{
+	struct homa_pool *pool = &rpc->hsk->pool;
+	struct homa_msgin *m = &rpc->msgin;
+	struct sk_buff *skb;
+
+	skb_queue_walk(&m->packets, skb) {
+		u32 offset = HOMA_SKB_CB(skb)->offset;
+		u32 done = 0;
+
+		while (done < skb->len) {
+			u32 pos = offset + done;
+			u32 in_page = pos & (HOMA_BPAGE_SIZE - 1);
+			u32 n = min_t(u32, skb->len - done,
+				      HOMA_BPAGE_SIZE - in_page);
+			void __user *dst;
+			struct iov_iter iter;
+			struct iovec iov;
+
+			dst = homa_pool_addr(pool,
+					     m->bpage_offsets[pos >> HOMA_BPAGE_SHIFT]);
+			if (import_single_range(READ, dst + in_page, n, &iov,
+						&iter))
+				return -EFAULT;
+			if (skb_copy_datagram_iter(skb, done, &iter, n))
+				return -EFAULT;
+			done += n;
+		}
+	}
+	return 0;
+}
+
+/**
+ * homa_rpc_abort() - Make a client RPC fail. Caller holds the socket lock.
+ * @rpc:   Client RPC.
+ * @error: Positive errno that recvmsg will report for the RPC; 0 ends the
+ *         RPC silently instead.
+ */
+void homa_rpc_abort(struct homa_rpc *rpc, int error)
+{
+	struct homa_sock *hsk = rpc->hsk;
+
+	lockdep_assert_held(&hsk->lock);
+	if (!error) {
+		homa_rpc_end(rpc);
+		return;
+	}
+	/* A recvmsg already owns it, or it already failed. */
+	if (rpc->flags & HOMA_RPC_F_CLAIMED || rpc->state == HOMA_RPC_FAILED)
+		return;
+	rpc->error = error;
+	rpc->state = HOMA_RPC_FAILED;
+	homa_grant_rpc_end(rpc);
+	if (rpc->flags & HOMA_RPC_F_BUFS)
+		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
+				  rpc->msgin.bpage_offsets);
+	rpc->flags &= ~HOMA_RPC_F_BUFS;
+	skb_queue_purge(&rpc->msgin.packets);
+	homa_rpc_ready(rpc);
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* The transmit path: building DATA packets from an outgoing message,
+ * sending what the receiver allows (unscheduled bytes, then grants), and
+ * sending control packets.
+ *
+ * Every packet is a fresh, unshared skb no larger than the route's MTU,
+ * so no device or GSO path ever sees a Homa packet it has to segment or
+ * one that somebody else still references.
+ */
+
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <net/icmp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+
+#include "homa_impl.h"
+
+/* Room in front of every packet for link-layer and IP headers. */
+#define HOMA_SKB_HEADROOM	(MAX_HEADER + sizeof(struct ipv6hdr))
+
+/**
+ * homa_skb_new() - Allocate an skb for an outgoing packet.
+ * @len: Bytes of Homa header plus payload.
+ *
+ * Return: an skb with @len bytes of linear data (skb->data at the Homa
+ * header), or NULL if memory is short.
+ */
+static struct sk_buff *homa_skb_new(unsigned int len)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(HOMA_SKB_HEADROOM + len, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, HOMA_SKB_HEADROOM);
+	skb_reset_transport_header(skb);
+	skb_put(skb, len);
+	return skb;
+}
+
+/**
+ * homa_xmit_skb() - Hand one packet to IP.
+ * @hsk:  Sending socket.
+ * @peer: Destination host.
+ * @skb:  Packet; skb->data at the Homa header. Always consumed.
+ *
+ * Return: 0 or a negative errno (the packet is gone either way).
+ */
+static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
+			 struct sk_buff *skb)
+{
+	const struct homa_common_hdr *h = (void *)skb->data;
+	struct sock *sk = &hsk->inet.sk;
+	struct dst_entry *dst;
+	struct flowi fl;
+	u8 type = h->type;
+	int err;
+
+	dst = homa_peer_dst(peer, sk, &fl);
+	if (IS_ERR(dst)) {
+		homa_metric_inc(hsk->hnet, HOMA_MET_XMIT_NO_ROUTE);
+		kfree_skb(skb);
+		return PTR_ERR(dst);
+	}
+	skb_dst_set(skb, dst);
+	skb_set_owner_w(skb, sk);
+	skb->ip_summed = CHECKSUM_NONE;
+	if (homa_peer_is_v4(peer))
+		err = ip_queue_xmit(sk, skb, &fl);
+	else
+		err = ip6_xmit(sk, skb, &fl.u.ip6, sk->sk_mark, NULL, 0,
+			       sk->sk_priority);
+	if (err)
+		homa_metric_inc(hsk->hnet, HOMA_MET_XMIT_ERRORS);
+	else
+		homa_metric_inc(hsk->hnet,
+				HOMA_MET_PKTS_SENT + type - HOMA_PKT_MIN_TYPE);
+	return net_xmit_eval(err);
+}
+
+/**
+ * homa_seg_size() - Payload bytes per DATA packet to a peer: what fits in
+ * the route's MTU after the IP and DATA headers, capped by max_gso_size.
+ * @hsk:  Sending socket.
+ * @peer: Destination.
+ *
+ * Return: the size, or a negative errno if there is no route.
+ */
+static int homa_seg_size(struct homa_sock *hsk, struct homa_peer *peer)
+{
+	int max_pkt = READ_ONCE(hsk->hnet->params.max_gso_size);
+	struct dst_entry *dst;
+	struct flowi fl;
+	int mtu;
+
+	dst = homa_peer_dst(peer, &hsk->inet.sk, &fl);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	mtu = dst_mtu(dst);
+	dst_release(dst);
+	mtu -= homa_peer_is_v4(peer) ? sizeof(struct iphdr) :
+					sizeof(struct ipv6hdr);
+	mtu = min(mtu, max_pkt);
+	mtu -= sizeof(struct homa_data_hdr);
+	return mtu < 64 ? -EMSGSIZE : mtu;
+}
+
+/**
+ * homa_msgout_init() - Attach an outgoing message to an RPC and decide
+ * its packet size and unscheduled bytes. Caller holds the socket lock.
+ * @rpc: RPC without an outgoing message.
+ * @buf: Payload (kvmalloc'ed); owned by the RPC from now on.
+ * @len: Bytes in @buf (1..HOMA_MAX_MESSAGE_LENGTH).
+ *
+ * Return: 0 or a negative errno (@buf is owned by the RPC either way).
+ */
+int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len)
+{
+	struct homa_msgout *m = &rpc->msgout;
+	int unsched, seg;
+
+	lockdep_assert_held(&rpc->hsk->lock);
+	m->buf = buf;
+	m->length = len;
+	m->next_offset = 0;
+	rpc->hsk->wmem_queued += len;
+	seg = homa_seg_size(rpc->hsk, rpc->peer);
+	if (seg < 0)
+		return seg;
+	m->seg_size = seg;
+	/* Unscheduled bytes are rounded up to whole packets. */
+	unsched = READ_ONCE(rpc->hsk->hnet->params.unsched_bytes);
+	unsched = DIV_ROUND_UP(unsched, seg) * seg;
+	m->granted = min(unsched, len);
+	return 0;
+}
+
+/**
+ * homa_xmit_data() - Send every packet of an RPC's outgoing message that
+ * the receiver has allowed and that has not been sent. Caller holds the
+ * socket lock; the work is bounded by the granted window.
+ * @rpc: The RPC.
+ */
+void homa_xmit_data(struct homa_rpc *rpc)
+{
+	struct homa_msgout *m = &rpc->msgout;
+	struct homa_data_hdr *h;
+	struct sk_buff *skb;
+	int len;
+
+	lockdep_assert_held(&rpc->hsk->lock);
+	while (m->next_offset < m->granted && rpc->state == HOMA_RPC_OUTGOING) {
+		len = min(m->seg_size, m->length - m->next_offset);
+		skb = homa_skb_new(sizeof(*h) + len);
+		if (!skb) {
+			/* Try again on the next grant or resend. */
+			homa_metric_inc(rpc->hsk->hnet, HOMA_MET_XMIT_NOMEM);
+			return;
+		}
+		h = (struct homa_data_hdr *)skb->data;
+		homa_common_hdr_init(&h->common, HOMA_PKT_DATA, rpc->hsk->port,
+				     rpc->dport, rpc->id);
+		h->common.sequence = cpu_to_be32(m->next_offset);
+		h->message_length = cpu_to_be32(m->length);
+		h->incoming = cpu_to_be32(m->granted);
+		h->ack.client_id = 0;
+		h->ack.server_port = 0;
+		h->cutoff_version = 0;
+		h->retransmit = 0;
+		memset(h->pad, 0, sizeof(h->pad));
+		h->seg.offset = cpu_to_be32(m->next_offset);
+		memcpy(h + 1, (char *)m->buf + m->next_offset, len);
+		m->next_offset += len;
+		homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+	}
+}
+
+/**
+ * homa_xmit_control() - Send a control packet about an RPC.
+ * @rpc:  The RPC (supplies ports, id and destination).
+ * @type: Packet type.
+ * @hdr:  The whole header; its common part is filled in here.
+ * @len:  Bytes in @hdr.
+ *
+ * Return: 0 or a negative errno.
+ */
+int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
+		      unsigned int len)
+{
+	struct sk_buff *skb;
+
+	homa_common_hdr_init(hdr, type, rpc->hsk->port, rpc->dport, rpc->id);
+	skb = homa_skb_new(len);
+	if (!skb) {
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_XMIT_NOMEM);
+		return -ENOMEM;
+	}
+	memcpy(skb->data, hdr, len);
+	return homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+}
+
+/**
+ * homa_xmit_ack() - Tell the server of a client RPC that the whole
+ * response arrived, so it can free its state.
+ * @rpc: Client RPC.
+ */
+void homa_xmit_ack(struct homa_rpc *rpc)
+{
+	struct homa_ack_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.num_acks = cpu_to_be16(1);
+	h.acks[0].client_id = cpu_to_be64(rpc->id);
+	h.acks[0].server_port = cpu_to_be16(rpc->dport);
+	homa_xmit_control(rpc, HOMA_PKT_ACK, &h, sizeof(h));
+}
+
+/**
+ * homa_icmp_unreachable() - Answer a request for a port nobody serves.
+ * @skb: The request packet (its IP header is still in place).
+ */
+void homa_icmp_unreachable(struct sk_buff *skb)
+{
+	if (ip_hdr(skb)->version == 4)
+		icmp_send(skb, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+	else
+		icmpv6_send(skb, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
+}

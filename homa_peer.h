@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+
+/* Peers: the remote hosts of a network namespace, shared by all of its
+ * Homa sockets. A peer caches the route to its host.
+ */
+
+#ifndef _HOMA_PEER_H
+#define _HOMA_PEER_H
+
+#include <linux/in6.h>
+#include <linux/rculist.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <net/flow.h>
+#include <net/ipv6.h>
+
+struct homa_net;
+struct homa_sock;
+
+/* Buckets in a namespace's peer table; a power of two. */
+#define HOMA_PEERTAB_BUCKETS	256
+
+/* Most peers one namespace keeps; packets that would create more are
+ * dropped (and counted), so spoofed sources cannot exhaust memory.
+ */
+#define HOMA_MAX_PEERS		65536
+
+/**
+ * struct homa_peertab - The peers of one namespace, hashed by address.
+ */
+struct homa_peertab {
+	/** @lock: Serialises insertions; lookups use RCU. */
+	spinlock_t lock;
+
+	/** @num_peers: Peers in the table. */
+	int num_peers;
+
+	/** @buckets: Hash chains of struct homa_peer. */
+	struct hlist_head buckets[HOMA_PEERTAB_BUCKETS];
+};
+
+/**
+ * struct homa_peer - One remote host. Peers stay in their namespace's
+ * table until the namespace (or the module) goes away; they are freed
+ * after an RCU grace period then.
+ */
+struct homa_peer {
+	/** @addr: Address of the host; IPv4 addresses are v4-mapped. */
+	struct in6_addr addr;
+
+	/** @links: Entry in a bucket of the peer table. */
+	struct hlist_node links;
+
+	/** @lock: Protects @dst and the flows. */
+	spinlock_t lock;
+
+	/** @dst: Cached route to the host, or NULL. Protected by @lock. */
+	struct dst_entry *dst;
+
+	/** @dst_cookie: IPv6 route cookie for dst_check(). */
+	u32 dst_cookie;
+
+	/** @flow: Flow the route was looked up with (addresses used). */
+	union {
+		/** @flow.v4: For IPv4 peers. */
+		struct flowi4 v4;
+
+		/** @flow.v6: For IPv6 peers. */
+		struct flowi6 v6;
+	} flow;
+
+	/** @rcu: For freeing after a grace period. */
+	struct rcu_head rcu;
+};
+
+void homa_peertab_init(struct homa_peertab *tab);
+void homa_peertab_destroy(struct homa_peertab *tab);
+struct homa_peer *homa_peer_get(struct homa_net *hn,
+				const struct in6_addr *addr);
+struct dst_entry *homa_peer_dst(struct homa_peer *peer, struct sock *sk,
+				struct flowi *fl);
+
+/**
+ * homa_peer_is_v4() - Whether a peer is an IPv4 host.
+ * @peer: The peer.
+ *
+ * Return: true for v4-mapped addresses.
+ */
+static inline bool homa_peer_is_v4(const struct homa_peer *peer)
+{
+	return ipv6_addr_v4mapped(&peer->addr);
+}
+
+#endif /* _HOMA_PEER_H */

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* RPC objects: creation, lookup in a socket's client and server tables,
+ * and the two-step end of life (homa_rpc_end() unlinks under the socket
+ * lock; homa_rpc_put() frees when the last reference goes).
+ */
+
+#include <linux/hash.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "homa_impl.h"
+
+static struct hlist_head *homa_rpc_bucket(struct hlist_head *table, u64 id)
+{
+	return &table[hash_64(id, ilog2(HOMA_RPC_BUCKETS))];
+}
+
+static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
+				     struct homa_peer *peer, u16 dport, u64 id)
+{
+	struct homa_rpc *rpc;
+
+	rpc = kzalloc(sizeof(*rpc), GFP_ATOMIC);
+	if (!rpc)
+		return NULL;
+	rpc->hsk = hsk;
+	rpc->peer = peer;
+	rpc->dport = dport;
+	rpc->id = id;
+	refcount_set(&rpc->refs, 1);
+	INIT_LIST_HEAD(&rpc->active_links);
+	INIT_LIST_HEAD(&rpc->ready_links);
+	INIT_LIST_HEAD(&rpc->grant_links);
+	rpc->msgout.length = -1;
+	rpc->msgin.length = -1;
+	INIT_LIST_HEAD(&rpc->msgin.gaps);
+	skb_queue_head_init(&rpc->msgin.packets);
+	return rpc;
+}
+
+/**
+ * homa_rpc_alloc_client() - Create a client RPC and enter it in its
+ * socket's table. Caller holds the socket lock.
+ * @hsk:   Socket.
+ * @peer:  Server host.
+ * @dport: Server port.
+ *
+ * Return: the RPC (state HOMA_RPC_OUTGOING, no message yet), or NULL if
+ * memory is short.
+ */
+struct homa_rpc *homa_rpc_alloc_client(struct homa_sock *hsk,
+				       struct homa_peer *peer, u16 dport)
+{
+	struct homa_rpc *rpc;
+	u64 id;
+
+	lockdep_assert_held(&hsk->lock);
+	id = atomic64_add_return(2, &hsk->hnet->next_id);
+	rpc = homa_rpc_new(hsk, peer, dport, id);
+	if (!rpc)
+		return NULL;
+	rpc->state = HOMA_RPC_OUTGOING;
+	hlist_add_head(&rpc->hash_links,
+		       homa_rpc_bucket(hsk->client_rpcs, id));
+	list_add_tail(&rpc->active_links, &hsk->active_rpcs);
+	hsk->num_rpcs++;
+	return rpc;
+}
+
+/**
+ * homa_rpc_alloc_server() - Create a server RPC for an arriving request
+ * and enter it in its socket's table. Caller holds the socket lock.
+ * @hsk:   Socket.
+ * @peer:  Client host.
+ * @dport: Client port.
+ * @id:    Local id (the client's id with the low bit set).
+ *
+ * Return: the RPC (state HOMA_RPC_INCOMING), or NULL if memory is short.
+ */
+struct homa_rpc *homa_rpc_alloc_server(struct homa_sock *hsk,
+				       struct homa_peer *peer, u16 dport,
+				       u64 id)
+{
+	struct homa_rpc *rpc;
+
+	lockdep_assert_held(&hsk->lock);
+	rpc = homa_rpc_new(hsk, peer, dport, id);
+	if (!rpc)
+		return NULL;
+	rpc->state = HOMA_RPC_INCOMING;
+	hlist_add_head(&rpc->hash_links,
+		       homa_rpc_bucket(hsk->server_rpcs, id));
+	list_add_tail(&rpc->active_links, &hsk->active_rpcs);
+	hsk->num_rpcs++;
+	return rpc;
+}
+
+/**
+ * homa_rpc_find_client() - Find a live client RPC of a socket. Caller
+ * holds the socket lock.
+ * @hsk: Socket.
+ * @id:  Local id.
+ *
+ * Return: the RPC, or NULL.
+ */
+struct homa_rpc *homa_rpc_find_client(struct homa_sock *hsk, u64 id)
+{
+	struct homa_rpc *rpc;
+
+	lockdep_assert_held(&hsk->lock);
+	hlist_for_each_entry(rpc, homa_rpc_bucket(hsk->client_rpcs, id),
+			     hash_links) {
+		if (rpc->id == id)
+			return rpc;
+	}
+	return NULL;
+}
+
+/**
+ * homa_rpc_find_server() - Find a live server RPC of a socket. Caller
+ * holds the socket lock.
+ * @hsk:   Socket.
+ * @peer:  Client host, or NULL to match any.
+ * @dport: Client port, or 0 to match any (ignored when @peer is NULL).
+ * @id:    Local id.
+ *
+ * Return: the RPC, or NULL.
+ */
+struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
+				      const struct homa_peer *peer, u16 dport,
+				      u64 id)
+{
+	struct homa_rpc *rpc;
+
+	lockdep_assert_held(&hsk->lock);
+	hlist_for_each_entry(rpc, homa_rpc_bucket(hsk->server_rpcs, id),
+			     hash_links) {
+		if (rpc->id == id &&
+		    (!peer || (rpc->peer == peer &&
+			       (!dport || rpc->dport == dport))))
+			return rpc;
+	}
+	return NULL;
+}
+
+/**
+ * homa_rpc_end() - End an RPC: unlink it from its socket and namespace,
+ * give back its pool space, memory charge and incoming-byte budget.
+ * Caller holds the socket lock. Safe to call twice.
+ * @rpc: The RPC; the socket's reference to it is dropped.
+ */
+void homa_rpc_end(struct homa_rpc *rpc)
+{
+	struct homa_sock *hsk = rpc->hsk;
+
+	lockdep_assert_held(&hsk->lock);
+	if (rpc->state == HOMA_RPC_DEAD)
+		return;
+	rpc->state = HOMA_RPC_DEAD;
+	hlist_del(&rpc->hash_links);
+	list_del_init(&rpc->active_links);
+	list_del_init(&rpc->ready_links);
+	hsk->num_rpcs--;
+	homa_grant_rpc_end(rpc);
+
+	/* Pool space not yet handed to the application goes back. */
+	if ((rpc->flags & HOMA_RPC_F_BUFS) && !(rpc->flags & HOMA_RPC_F_CLAIMED))
+		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
+				  rpc->msgin.bpage_offsets);
+	rpc->flags &= ~HOMA_RPC_F_BUFS;
+	if (rpc->msgout.length >= 0)
+		hsk->wmem_queued -= rpc->msgout.length;
+	homa_rpc_put(rpc);
+}
+
+/**
+ * homa_rpc_put() - Drop a reference; the last one frees the RPC. May be
+ * called in any context, with or without the socket lock.
+ * @rpc: The RPC.
+ */
+void homa_rpc_put(struct homa_rpc *rpc)
+{
+	struct homa_gap *gap, *next;
+
+	if (!refcount_dec_and_test(&rpc->refs))
+		return;
+	list_for_each_entry_safe(gap, next, &rpc->msgin.gaps, links)
+		kfree(gap);
+	skb_queue_purge(&rpc->msgin.packets);
+	kvfree(rpc->msgout.buf);
+	kfree(rpc);
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+
+/* RPC objects: one per request/response exchange on a socket, holding the
+ * outgoing and incoming messages and their flow-control state.
+ */
+
+#ifndef _HOMA_RPC_H
+#define _HOMA_RPC_H
+
+#include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/skbuff.h>
+#include <linux/types.h>
+
+struct homa_peer;
+struct homa_sock;
+
+/* Buckets in each of a socket's RPC tables; a power of two. */
+#define HOMA_RPC_BUCKETS	256
+
+/* Most holes one incoming message may have; packets that would make more
+ * are dropped, bounding the bookkeeping a sender can force on us.
+ */
+#define HOMA_MAX_GAPS		1024
+
+/**
+ * enum homa_rpc_state - Where an RPC is in its life.
+ * @HOMA_RPC_OUTGOING:   sending its outgoing message (a client's request
+ *                       or a server's response), or a client waiting for
+ *                       the first response packet.
+ * @HOMA_RPC_INCOMING:   receiving its incoming message.
+ * @HOMA_RPC_IN_SERVICE: server only: the application has the request and
+ *                       owes a response.
+ * @HOMA_RPC_FAILED:     client only: the RPC failed (@error); it waits for
+ *                       recvmsg to report that.
+ * @HOMA_RPC_DEAD:       ended; unlinked from everything, freed when the
+ *                       last reference goes.
+ */
+enum homa_rpc_state {
+	HOMA_RPC_OUTGOING,
+	HOMA_RPC_INCOMING,
+	HOMA_RPC_IN_SERVICE,
+	HOMA_RPC_FAILED,
+	HOMA_RPC_DEAD,
+};
+
+/* Bits of homa_rpc.flags. */
+#define HOMA_RPC_F_PRIVATE	0x01	/* response only for recvmsg(id) */
+#define HOMA_RPC_F_READY	0x02	/* incoming message (or error) ready */
+#define HOMA_RPC_F_CLAIMED	0x04	/* a recvmsg is handing it to the app */
+#define HOMA_RPC_F_BUFS		0x08	/* receive buffers allocated */
+
+/**
+ * struct homa_gap - A hole in the received part of an incoming message.
+ */
+struct homa_gap {
+	/** @start: First missing byte. */
+	u32 start;
+
+	/** @end: First byte after the hole. */
+	u32 end;
+
+	/** @links: Entry in homa_msgin.gaps, sorted by @start. */
+	struct list_head links;
+};
+
+/**
+ * struct homa_msgout - An outgoing message. The payload is kept in a
+ * kernel buffer so that packets can be (re)built at any time.
+ */
+struct homa_msgout {
+	/** @length: Bytes in the message; -1 if there is none (yet). */
+	int length;
+
+	/** @buf: The payload (kvmalloc'ed, @length bytes). */
+	void *buf;
+
+	/** @seg_size: Payload bytes per packet, from the route's MTU. */
+	int seg_size;
+
+	/** @next_offset: First byte not yet transmitted. */
+	int next_offset;
+
+	/** @granted: The receiver allows bytes below this offset. */
+	int granted;
+};
+
+/**
+ * struct homa_msgin - An incoming message.
+ */
+struct homa_msgin {
+	/** @length: Bytes in the message; -1 until the first packet. */
+	int length;
+
+	/** @bytes_remaining: Bytes not yet received. */
+	int bytes_remaining;
+
+	/** @recv_end: One past the highest byte received so far. */
+	int recv_end;
+
+	/** @granted: The sender may send bytes below this offset. */
+	int granted;
+
+	/**
+	 * @charged: Bytes this message adds to its namespace's
+	 * total_incoming (scheduled bytes granted but not received).
+	 */
+	int charged;
+
+	/** @num_gaps: Entries in @gaps. */
+	int num_gaps;
+
+	/** @gaps: Holes below @recv_end, sorted. */
+	struct list_head gaps;
+
+	/**
+	 * @packets: Received DATA skbs; skb->data is at the payload and
+	 * HOMA_SKB_CB(skb)->offset gives its message offset.
+	 */
+	struct sk_buff_head packets;
+
+	/** @num_bpages: Entries used in @bpage_offsets. */
+	u32 num_bpages;
+
+	/** @bpage_offsets: Where the message goes in the buffer pool. */
+	u32 bpage_offsets[HOMA_MAX_BPAGES];
+};
+
+/**
+ * struct homa_rpc - One RPC on one socket.
+ *
+ * All fields except @refs are protected by the socket's lock. Each
+ * socket's tables hold one reference; code that keeps a pointer after
+ * dropping the socket lock takes another (homa_rpc_hold()). Ending an
+ * RPC (homa_rpc_end()) unlinks it and releases everything visible to the
+ * socket (pool space, memory charge); the struct and its buffers are
+ * freed when the last reference goes.
+ */
+struct homa_rpc {
+	/** @hsk: Socket the RPC belongs to. */
+	struct homa_sock *hsk;
+
+	/** @peer: Host at the other end. */
+	struct homa_peer *peer;
+
+	/** @dport: Port of the other end. */
+	u16 dport;
+
+	/** @id: Id on this host (odd: we are the server). */
+	u64 id;
+
+	/** @completion_cookie: Client only: returned with the response. */
+	u64 completion_cookie;
+
+	/** @state: See enum homa_rpc_state. */
+	enum homa_rpc_state state;
+
+	/** @flags: HOMA_RPC_F_* bits. */
+	u32 flags;
+
+	/** @error: Client only: errno the RPC failed with, or 0. */
+	int error;
+
+	/** @refs: References; see above. */
+	refcount_t refs;
+
+	/** @hash_links: Entry in the socket's client or server table. */
+	struct hlist_node hash_links;
+
+	/** @active_links: Entry in the socket's list of all RPCs. */
+	struct list_head active_links;
+
+	/** @ready_links: Entry in the socket's ready or buffer-wait list. */
+	struct list_head ready_links;
+
+	/** @grant_links: Entry in the namespace's list of RPCs to grant. */
+	struct list_head grant_links;
+
+	/** @msgout: The message we send. */
+	struct homa_msgout msgout;
+
+	/** @msgin: The message we receive. */
+	struct homa_msgin msgin;
+};
+
+/**
+ * struct homa_skb_cb - Homa's use of skb->cb for received DATA.
+ */
+struct homa_skb_cb {
+	/** @offset: Message offset of the skb's payload. */
+	u32 offset;
+};
+
+#define HOMA_SKB_CB(skb) ((struct homa_skb_cb *)(skb)->cb)
+
+/**
+ * homa_rpc_hold() - Take a reference on an RPC.
+ * @rpc: The RPC.
+ */
+static inline void homa_rpc_hold(struct homa_rpc *rpc)
+{
+	refcount_inc(&rpc->refs);
+}
+
+/**
+ * homa_rpc_is_client() - Whether this host is the RPC's client.
+ * @rpc: The RPC.
+ *
+ * Return: true for client RPCs.
+ */
+static inline bool homa_rpc_is_client(const struct homa_rpc *rpc)
+{
+	return (rpc->id & 1) == 0;
+}
+
+struct homa_rpc *homa_rpc_alloc_client(struct homa_sock *hsk,
+				       struct homa_peer *peer, u16 dport);
+struct homa_rpc *homa_rpc_alloc_server(struct homa_sock *hsk,
+				       struct homa_peer *peer, u16 dport,
+				       u64 id);
+struct homa_rpc *homa_rpc_find_client(struct homa_sock *hsk, u64 id);
+struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
+				      const struct homa_peer *peer, u16 dport,
+				      u64 id);
+void homa_rpc_end(struct homa_rpc *rpc);
+void homa_rpc_put(struct homa_rpc *rpc);
+
+#endif /* _HOMA_RPC_H */
