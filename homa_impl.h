@@ -168,6 +168,9 @@ void homa_grant_recheck(struct homa_net *hn);
 
 /* homa_incoming.c */
 int homa_rcv(struct sk_buff *skb);
+int homa_err_handler_v4(struct sk_buff *skb, u32 info);
+int homa_err_handler_v6(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			u8 type, u8 code, int offset, __be32 info);
 void homa_sock_wakeup(struct homa_sock *hsk, __poll_t mask);
 void homa_pool_check_waiters(struct homa_sock *hsk);
 struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,

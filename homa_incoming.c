@@ -6,6 +6,8 @@
  * buffer pool.
  */
 
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/uio.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -555,4 +557,101 @@ void homa_rpc_abort(struct homa_rpc *rpc, int error)
 	rpc->flags &= ~HOMA_RPC_F_BUFS;
 	skb_queue_purge(&rpc->msgin.packets);
 	homa_rpc_ready(rpc);
+}
+
+/* An ICMP error says a packet we sent from port @sport to @daddr:@dport
+ * for RPC @id could not be delivered: fail the RPC with @error.
+ */
+static void homa_icmp_error(struct homa_net *hn, const struct in6_addr *daddr,
+			    u16 sport, u16 dport, u64 id, int error)
+{
+	struct homa_sock *hsk;
+	struct homa_rpc *rpc;
+
+	rcu_read_lock();
+	hsk = homa_sock_find(hn, sport);
+	if (!hsk) {
+		rcu_read_unlock();
+		return;
+	}
+	spin_lock_bh(&hsk->lock);
+	if (homa_is_client(id)) {
+		rpc = homa_rpc_find_client(hsk, id);
+		if (rpc && rpc->dport == dport &&
+		    ipv6_addr_equal(&rpc->peer->addr, daddr)) {
+			homa_rpc_abort(rpc, error);
+			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
+		}
+	} else {
+		rpc = homa_rpc_find_server(hsk, NULL, 0, id);
+		if (rpc && rpc->dport == dport &&
+		    ipv6_addr_equal(&rpc->peer->addr, daddr)) {
+			homa_rpc_end(rpc);
+			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
+		}
+	}
+	spin_unlock_bh(&hsk->lock);
+	rcu_read_unlock();
+}
+
+/**
+ * homa_err_handler_v4() - Handle an ICMP error about a Homa packet we sent.
+ * @skb:  The ICMP message; skb->data is at the IP header of our packet.
+ * @info: ICMP info field (unused).
+ *
+ * Return: 0.
+ */
+int homa_err_handler_v4(struct sk_buff *skb, u32 info)
+{
+	struct homa_net *hn = homa_net(dev_net(skb->dev));
+	const struct homa_common_hdr *h;
+	const struct icmphdr *icmp = icmp_hdr(skb);
+	const struct iphdr *iph;
+	struct in6_addr daddr;
+	int error;
+
+	if (icmp->type != ICMP_DEST_UNREACH)
+		return 0;
+	error = icmp->code == ICMP_PORT_UNREACH ? ENOTCONN : EHOSTUNREACH;
+	iph = (const struct iphdr *)skb->data;
+	if (!pskb_may_pull(skb, iph->ihl * 4 + sizeof(*h)))
+		return 0;
+	iph = (const struct iphdr *)skb->data;
+	h = (const struct homa_common_hdr *)(skb->data + iph->ihl * 4);
+	ipv6_addr_set_v4mapped(iph->daddr, &daddr);
+	homa_icmp_error(hn, &daddr, ntohs(h->sport), ntohs(h->dport),
+			be64_to_cpu(h->sender_id), error);
+	return 0;
+}
+
+/**
+ * homa_err_handler_v6() - Handle an ICMPv6 error about a Homa packet we
+ * sent.
+ * @skb:    The ICMP message; skb->data is at the IPv6 header of our packet.
+ * @opt:    Unused.
+ * @type:   ICMPv6 type.
+ * @code:   ICMPv6 code.
+ * @offset: Offset of our Homa header from skb->data.
+ * @info:   Unused.
+ *
+ * Return: 0.
+ */
+int homa_err_handler_v6(struct sk_buff *skb, struct inet6_skb_parm *opt,
+			u8 type, u8 code, int offset, __be32 info)
+{
+	struct homa_net *hn = homa_net(dev_net(skb->dev));
+	const struct homa_common_hdr *h;
+	const struct ipv6hdr *ip6h;
+	int error;
+
+	if (type != ICMPV6_DEST_UNREACH)
+		return 0;
+	error = code == ICMPV6_PORT_UNREACH ? ENOTCONN : EHOSTUNREACH;
+	if (!pskb_may_pull(skb, offset + sizeof(*h)))
+		return 0;
+	ip6h = (const struct ipv6hdr *)skb->data;
+	h = (const struct homa_common_hdr *)(skb->data + offset);
+	homa_icmp_error(hn, &ip6h->daddr, ntohs(h->sport), ntohs(h->dport),
+			be64_to_cpu(h->sender_id), error);
+	return 0;
 }

@@ -43,6 +43,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_BUFFER_STALLS] = {
 		"buffer_stalls",
 		"Incoming messages that had to wait for receive buffer space" },
+	[HOMA_MET_RPCS_ICMP_ABORTED] = {
+		"rpcs_icmp_aborted",
+		"RPCs ended because an ICMP error said their peer is unreachable" },
 	[HOMA_MET_XMIT_NO_ROUTE] = {
 		"xmit_no_route", "Packets not sent: no route to the peer" },
 	[HOMA_MET_XMIT_NOMEM] = {

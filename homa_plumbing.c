@@ -810,11 +810,13 @@ static struct inet_protosw homav6_protosw = {
 
 static const struct net_protocol homa_protocol = {
 	.handler	= homa_rcv,
+	.err_handler	= homa_err_handler_v4,
 	.no_policy	= 1,
 };
 
 static const struct inet6_protocol homav6_protocol = {
 	.handler	= homa_rcv,
+	.err_handler	= homa_err_handler_v6,
 	.flags		= INET6_PROTO_NOPOLICY | INET6_PROTO_FINAL,
 };
 

@@ -98,6 +98,25 @@ int main(int argc, char **argv)
 		printf("size %d ok\n", size);
 		free(buf);
 	}
+	{	/* A request to a port nobody serves fails with ENOTCONN. */
+		struct homa_sendmsg_args sa = {0};
+		struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(999) };
+		struct msghdr m = {0};
+		struct iovec iov = { "x", 1 };
+		int len;
+
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		m.msg_name = &to; m.msg_namelen = sizeof(to);
+		m.msg_iov = &iov; m.msg_iovlen = 1;
+		m.msg_control = &sa;
+		if (sendmsg(cfd, &m, 0) < 0) { perror("sendmsg 999"); fails++; }
+		memset(&m, 0, sizeof(m));
+		ra.id = 0;
+		m.msg_control = &ra; m.msg_controllen = sizeof(ra);
+		len = recvmsg(cfd, &m, 0);
+		printf("no server: len %d errno %d (%s) id %llu/%llu\n", len, errno, strerror(errno), ra.id, sa.id);
+		if (len != -1 || errno != ENOTCONN || ra.id != sa.id) fails++;
+	}
 	printf("%d failures\n", fails);
 	return fails != 0;
 }

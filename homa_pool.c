@@ -1,0 +1,1 @@
+/work/main/homa_pool.c
