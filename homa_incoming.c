@@ -99,6 +99,7 @@ static void homa_rpc_ready(struct homa_rpc *rpc)
 	list_del_init(&rpc->ready_links);
 	if (!(rpc->flags & HOMA_RPC_F_PRIVATE))
 		list_add_tail(&rpc->ready_links, &hsk->ready_rpcs);
+	WRITE_ONCE(hsk->ready_seq, hsk->ready_seq + 1);
 	homa_sock_wakeup(hsk, EPOLLIN | EPOLLRDNORM);
 }
 
@@ -422,6 +423,25 @@ int homa_rcv(struct sk_buff *skb)
 	return 0;
 }
 
+/* Spin for up to poll_usecs waiting for @hsk->ready_seq to move past
+ * @seq. Returns true if it did.
+ */
+static bool homa_busy_poll(struct homa_sock *hsk, u32 seq)
+{
+	u64 end = ktime_get_ns() +
+		  (u64)READ_ONCE(hsk->hnet->params.poll_usecs) * NSEC_PER_USEC;
+
+	while (ktime_get_ns() < end) {
+		if (READ_ONCE(hsk->ready_seq) != seq ||
+		    READ_ONCE(hsk->shutdown))
+			return true;
+		if (need_resched() || signal_pending(current))
+			return false;
+		cpu_relax();
+	}
+	return false;
+}
+
 /**
  * homa_wait_for_message() - Wait for an incoming message (or a failed
  * client RPC) and claim it for the calling recvmsg.
@@ -440,7 +460,9 @@ struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	struct sock *sk = &hsk->inet.sk;
 	long timeo = nonblock ? 0 : MAX_SCHEDULE_TIMEOUT;
+	bool polled = false;
 	struct homa_rpc *rpc;
+	u32 seq = 0;
 	int err;
 
 	add_wait_queue(sk_sleep(sk), &wait);
@@ -448,6 +470,7 @@ struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
 		rpc = NULL;
 		err = 0;
 		spin_lock_bh(&hsk->lock);
+		seq = hsk->ready_seq;
 		if (hsk->shutdown) {
 			err = -ESHUTDOWN;
 		} else if (id) {
@@ -478,6 +501,12 @@ struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
 		if (signal_pending(current)) {
 			err = -EINTR;
 			goto fail;
+		}
+		if (!polled) {
+			/* Short waits are cheaper spinning than sleeping. */
+			polled = true;
+			if (homa_busy_poll(hsk, seq))
+				continue;
 		}
 		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
 	}

@@ -100,6 +100,7 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 	spin_lock_init(&hsk->lock);
 	hsk->num_rpcs = 0;
 	hsk->wmem_queued = 0;
+	hsk->ready_seq = 0;
 	INIT_LIST_HEAD(&hsk->active_rpcs);
 	INIT_LIST_HEAD(&hsk->ready_rpcs);
 	INIT_LIST_HEAD(&hsk->buf_waiters);

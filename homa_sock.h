@@ -106,6 +106,12 @@ struct homa_sock {
 	/** @ready_rpcs: Non-private RPCs with a message for recvmsg. */
 	struct list_head ready_rpcs;
 
+	/**
+	 * @ready_seq: Incremented (under @lock) whenever a message becomes
+	 * ready; recvmsg busy-polls it without the lock.
+	 */
+	u32 ready_seq;
+
 	/** @buf_waiters: RPCs waiting for buffer pool space. */
 	struct list_head buf_waiters;
 
