@@ -1,1 +1,0 @@
-/work/main/homa_pool.h
