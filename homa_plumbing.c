@@ -930,5 +930,8 @@ module_exit(homa_unload);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Homa: a receiver-driven datacenter transport for RPCs");
-MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_HOMA, SOCK_DGRAM);
-MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET6, IPPROTO_HOMA, SOCK_DGRAM);
+/* SOCK_DGRAM is an enum in the kernel, so the alias spells out its value
+ * (2): "net-pf-2-proto-146-type-2" is what inet_create() asks for.
+ */
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET, IPPROTO_HOMA, 2);
+MODULE_ALIAS_NET_PF_PROTO_TYPE(PF_INET6, IPPROTO_HOMA, 2);

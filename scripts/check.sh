@@ -44,8 +44,8 @@ count_simple() {
 count_from_log() {
 	local line p f
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$logdir/$1.log" | tail -1)
-	p=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/p')
-	f=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	p=$(echo "$line" | sed -nE 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+	f=$(echo "$line" | sed -nE 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\3/p')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
 	if [ "$2" != 0 ] && [ "${f:-0}" = 0 ]; then

@@ -127,10 +127,16 @@ struct homa_recvmsg_args {
  * struct homa_rcvbuf_args - Value of the SO_HOMA_RCVBUF socket option.
  */
 struct homa_rcvbuf_args {
-	/** @start: Address of the region; must be bpage-aligned. */
+	/**
+	 * @start: Address of the region (as returned by mmap); must be
+	 * page-aligned.
+	 */
 	__u64 start;
 
-	/** @length: Bytes in the region; a multiple of HOMA_BPAGE_SIZE. */
+	/**
+	 * @length: Bytes in the region; only whole bpages are used, and
+	 * there must be at least two.
+	 */
 	__u64 length;
 };
 

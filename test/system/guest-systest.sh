@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs every system test inside the run-vm guest (as root), one after the
+# other, and prints their TAP output followed by one summary line:
+#
+#   systest-<kernel>: N passed, N failed, N skipped
+#
+# counting the individual "ok" / "not ok" lines ("ok ... # SKIP" and a
+# whole-test skip, exit status 4 with no results, count as skipped).  A
+# test that exits non-zero without a "not ok" line, or passes with fewer
+# results than its plan, counts as one failure.  Every test starts with
+# homa unloaded and must leave it unloaded (one more failure otherwise).
+#
+# Usage: guest-systest.sh [--kernel NAME] [TEST...]
+#   NAME: label of the summary line (default: stock, or debug when the
+#   running kernel is the homa debug kernel).  TEST: run only these (file
+#   names in test/system, or uapi_ioctl).
+# Environment: HOMA_KO (module to test, default homa.ko at the top of the
+# repository), SYSTEST_BUILD (C helpers, default build/systest),
+# SYSTEST_TIMEOUT (seconds per test, default 300).
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+export HOMA_KO
+build=${SYSTEST_BUILD:-$repo_dir/build/systest}
+per_test_timeout=${SYSTEST_TIMEOUT:-300}
+py=/usr/bin/python3
+
+kernel=
+if [ "${1:-}" = --kernel ]; then
+	kernel=$2
+	shift 2
+fi
+if [ -z "$kernel" ]; then
+	case $(uname -r) in
+	*homa-debug*) kernel=debug ;;
+	*) kernel=stock ;;
+	esac
+fi
+
+all_tests=(
+	load_unload.sh
+	autoload_test.py
+	bind_test.py
+	sockopt_test.py
+	sysctl.sh
+	netns_test.py
+	metrics_test.py
+	uapi_ioctl
+	kmemleak_test.py
+)
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	tests=("${all_tests[@]}")
+fi
+
+passed=0
+failed=0
+skipped=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run_one TEST: run a test with output to stdout and $tmp/log; sets rc.
+run_one() {
+	local t=$1 cmd
+	case $t in
+	*.py) cmd=("$py" "$here/$t") ;;
+	*.sh) cmd=(bash "$here/$t") ;;
+	uapi_ioctl) cmd=("$build/uapi_ioctl") ;;
+	*) cmd=("$here/$t") ;;
+	esac
+	if [ "$t" = uapi_ioctl ] && [ ! -x "$build/uapi_ioctl" ]; then
+		echo "# $build/uapi_ioctl is missing (built by run-systest.sh)"
+		rc=1
+		return
+	fi
+	timeout -k 10 "$per_test_timeout" "${cmd[@]}" </dev/null 2>&1 |
+		tee "$tmp/log"
+	rc=${PIPESTATUS[0]}
+}
+
+echo "# systest-$kernel: kernel $(uname -r), module $HOMA_KO"
+for t in "${tests[@]}"; do
+	echo "# ===== $t"
+	if homa_loaded; then
+		echo "# homa was loaded before $t started; unloading it"
+		homa_unload
+	fi
+	start=$(date +%s.%N)
+	run_one "$t"
+	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+	n_ok=$(grep -c -E '^ok [0-9]+' "$tmp/log" 2>/dev/null)
+	n_skip=$(grep -c -E '^ok [0-9]+.*# *SKIP' "$tmp/log" 2>/dev/null)
+	n_fail=$(grep -c -E '^not ok [0-9]+' "$tmp/log" 2>/dev/null)
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$tmp/log" 2>/dev/null | head -n 1)
+	passed=$((passed + n_ok - n_skip))
+	skipped=$((skipped + n_skip))
+	failed=$((failed + n_fail))
+
+	case $rc in
+	0)
+		if [ -n "$plan" ] && [ $((n_ok + n_fail)) != "$plan" ]; then
+			echo "# $t: planned $plan results, produced $((n_ok + n_fail))"
+			failed=$((failed + 1))
+		fi
+		;;
+	4)
+		[ $((n_ok + n_fail)) = 0 ] && skipped=$((skipped + 1))
+		;;
+	*)
+		if [ "$n_fail" = 0 ]; then
+			failed=$((failed + 1))
+			case $rc in
+			124 | 137) echo "# $t: timed out after ${per_test_timeout}s" ;;
+			*) echo "# $t: exit status $rc without a 'not ok' result" ;;
+			esac
+		fi
+		;;
+	esac
+	if homa_loaded; then
+		echo "# $t: left homa loaded (counted as a failure); unloading it"
+		failed=$((failed + 1))
+		homa_unload
+	fi
+	echo "# $t: exit status $rc, ${secs}s"
+done
+
+echo "systest-$kernel: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers shared by the Python system tests (imported, not run).
+
+TAP output, the uAPI constants of uapi/linux/homa.h, loading and
+unloading homa.ko, reading /proc/net/homa_metrics and switching network
+namespaces.  Tests run as root inside the run-vm guest with Debian's
+/usr/bin/python3; HOMA_KO names the module (default: homa.ko at the top of
+the repository).
+"""
+
+import ctypes
+import errno
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+import traceback
+
+SYSTEST_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_DIR = os.path.dirname(os.path.dirname(SYSTEST_DIR))
+HOMA_KO = os.environ.get("HOMA_KO", os.path.join(REPO_DIR, "homa.ko"))
+
+# kselftest exit statuses.
+KSFT_PASS = 0
+KSFT_FAIL = 1
+KSFT_SKIP = 4
+
+# Values from uapi/linux/homa.h (uapi_layout.h pins the same values in the
+# header at compile time; uapi_ioctl.c exercises the module through it).
+IPPROTO_HOMA = 146
+SO_HOMA_RCVBUF = 10
+SO_HOMA_SERVER = 11
+HOMA_MIN_DEFAULT_PORT = 0x8000
+HOMA_BPAGE_SIZE = 1 << 16
+SIZEOF_HOMA_INFO = 136
+SIZEOF_HOMA_ABORT_ARGS = 32
+HOMA_INFO_PORT_OFFSET = 24
+HOMA_INFO_NUM_RPCS_OFFSET = 28
+
+
+def _iowr(kind, nr, size):
+    """The _IOWR() macro of <asm-generic/ioctl.h>."""
+    return (3 << 30) | (size << 16) | (ord(kind) << 8) | nr
+
+
+HOMAIOCINFO = _iowr("h", 0x90, SIZEOF_HOMA_INFO)
+HOMAIOCABORT = _iowr("h", 0x91, SIZEOF_HOMA_ABORT_ARGS)
+
+CLONE_NEWNET = 0x40000000
+
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+
+
+class Tap:
+    """A TAP 13 stream with a fixed plan.
+
+    Every check prints one "ok"/"not ok" line; an unexpected exception
+    inside a check fails that check and the test goes on.
+    """
+
+    def __init__(self, plan):
+        self.planned = plan
+        self.count = 0
+        self.failed = 0
+        self.skipped = 0
+        print("TAP version 13")
+        print("1..%d" % plan, flush=True)
+
+    def ok(self, cond, desc, *details):
+        """Record one result; details are printed after a failure."""
+        self.count += 1
+        if cond:
+            print("ok %d %s" % (self.count, desc), flush=True)
+            return True
+        self.failed += 1
+        print("not ok %d %s" % (self.count, desc))
+        for line in details:
+            for part in str(line).splitlines():
+                print("# " + part)
+        sys.stdout.flush()
+        return False
+
+    def is_(self, actual, expected, desc):
+        """Pass if actual == expected."""
+        return self.ok(actual == expected, desc,
+                       "expected: %r" % (expected,), "actual:   %r" % (actual,))
+
+    def skip(self, desc, why):
+        self.count += 1
+        self.skipped += 1
+        print("ok %d %s # SKIP %s" % (self.count, desc, why), flush=True)
+
+    def check(self, desc, func):
+        """Run func(); pass if it returns a true value or None.
+
+        func may return (False, detail...) to fail with details.
+        """
+        try:
+            result = func()
+        except Exception:  # pylint: disable=broad-except
+            return self.ok(False, desc, "exception:", traceback.format_exc())
+        if result is None or result is True:
+            return self.ok(True, desc)
+        if isinstance(result, tuple):
+            return self.ok(result[0], desc, *result[1:])
+        return self.ok(bool(result), desc)
+
+    def errno_is(self, desc, func, expected):
+        """Pass if func() raises OSError with errno == expected."""
+        try:
+            func()
+        except OSError as e:
+            return self.ok(e.errno == expected, desc,
+                           "expected errno %s, got %s (%s)" % (
+                               errno.errorcode[expected],
+                               errno.errorcode.get(e.errno, e.errno), e))
+        except Exception:  # pylint: disable=broad-except
+            return self.ok(False, desc, "exception:", traceback.format_exc())
+        return self.ok(False, desc, "expected errno %s, but the call succeeded"
+                       % errno.errorcode[expected])
+
+    def succeeds(self, desc, func):
+        """Pass if func() raises nothing."""
+        try:
+            func()
+        except Exception:  # pylint: disable=broad-except
+            return self.ok(False, desc, "exception:", traceback.format_exc())
+        return self.ok(True, desc)
+
+    def done(self):
+        """Check the plan; return the kselftest exit status."""
+        if self.count != self.planned:
+            print("# planned %d results but produced %d"
+                  % (self.planned, self.count))
+            return KSFT_FAIL
+        if self.failed:
+            print("# %d of %d failed" % (self.failed, self.count))
+            return KSFT_FAIL
+        if self.count and self.skipped == self.count:
+            return KSFT_SKIP
+        return KSFT_PASS
+
+
+def skip_all(why):
+    """The whole test does not apply here: print a skip plan, exit 4."""
+    print("TAP version 13")
+    print("1..0 # SKIP %s" % why, flush=True)
+    sys.exit(KSFT_SKIP)
+
+
+def run(cmd, check=False):
+    """Run a command; return the CompletedProcess (text output)."""
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, check=check)
+
+
+def homa_loaded():
+    with open("/proc/modules") as f:
+        return any(line.startswith("homa ") for line in f)
+
+
+def homa_load():
+    """insmod HOMA_KO; raise with insmod's message on failure."""
+    r = run(["insmod", HOMA_KO])
+    if r.returncode != 0:
+        raise RuntimeError("insmod %s failed: %s" % (HOMA_KO, r.stderr.strip()))
+
+
+def homa_unload(retry_s=5.0):
+    """rmmod homa; return (ok, message).
+
+    Sockets are freed after an RCU grace period and hold a module
+    reference until then, so "in use" right after the last close() is
+    retried for up to retry_s seconds.
+    """
+    deadline = time.monotonic() + retry_s
+    while True:
+        r = run(["rmmod", "homa"])
+        if r.returncode == 0:
+            return True, ""
+        if "in use" not in r.stderr or time.monotonic() > deadline:
+            return False, r.stderr.strip()
+        time.sleep(0.1)
+
+
+def homa_socket(family=socket.AF_INET):
+    return socket.socket(family, socket.SOCK_DGRAM, IPPROTO_HOMA)
+
+
+def sock_port(sock):
+    """Port shown by getsockname()."""
+    return sock.getsockname()[1]
+
+
+def homa_info(sock):
+    """HOMAIOCINFO with no RPC array; return (port, num_rpcs, raw bytes)."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+    buf = bytearray(SIZEOF_HOMA_INFO)
+    # Output fields start as garbage so that "not filled in" shows.
+    buf[16:] = b"\xa5" * (SIZEOF_HOMA_INFO - 16)
+    fcntl.ioctl(sock.fileno(), HOMAIOCINFO, buf, True)
+    port, num_rpcs = struct.unpack_from("=II", buf, HOMA_INFO_PORT_OFFSET)
+    return port, num_rpcs, bytes(buf)
+
+
+def homa_abort(sock, rpc_id, error=0, pad1=0, pad2=(0, 0)):
+    """HOMAIOCABORT; raises OSError on failure, returns the ioctl result."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+    buf = bytearray(struct.pack("=QIIQQ", rpc_id, error, pad1, *pad2))
+    return fcntl.ioctl(sock.fileno(), HOMAIOCABORT, buf, True)
+
+
+def sockaddr_in(port, addr="0.0.0.0", family=socket.AF_INET):
+    """Raw struct sockaddr_in bytes (16)."""
+    return struct.pack("=HH4s8x", family, socket.htons(port),
+                       socket.inet_aton(addr))
+
+
+def sockaddr_in6(port, addr="::", family=socket.AF_INET6, scope_id=0):
+    """Raw struct sockaddr_in6 bytes (28)."""
+    return struct.pack("=HHI16sI", family, socket.htons(port), 0,
+                       socket.inet_pton(socket.AF_INET6, addr), scope_id)
+
+
+def raw_bind(sock, addr, addrlen):
+    """bind(2) with an exact address buffer and length; raises OSError."""
+    buf = ctypes.create_string_buffer(bytes(addr), max(len(addr), 1))
+    if libc.bind(sock.fileno(), buf, addrlen) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+METRIC_LINE = re.compile(r"^([A-Za-z0-9_]+) +([0-9]+) +# \S.*$")
+
+
+def read_metrics(path="/proc/net/homa_metrics"):
+    """Parse the metrics file of the current namespace into {name: value}.
+
+    Raises ValueError for a line that is not "name value  # description"
+    or a name that appears twice.
+    """
+    with open(path) as f:
+        text = f.read()
+    return parse_metrics(text)
+
+
+def parse_metrics(text):
+    metrics = {}
+    for line in text.splitlines():
+        m = METRIC_LINE.match(line)
+        if not m:
+            raise ValueError("bad metrics line: %r" % line)
+        name, value = m.group(1), int(m.group(2))
+        if name in metrics:
+            raise ValueError("metric %s appears twice" % name)
+        if value >= 1 << 64:
+            raise ValueError("metric %s does not fit in a u64" % name)
+        metrics[name] = value
+    return metrics
+
+
+def metrics_delta(before, after):
+    """{name: after - before} for the names in both, zero entries omitted."""
+    return {k: after[k] - before[k] for k in after
+            if k in before and after[k] != before[k]}
+
+
+def netns_add(name):
+    run(["ip", "netns", "del", name])
+    run(["ip", "netns", "add", name], check=True)
+    run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+
+
+def netns_del(name):
+    run(["ip", "netns", "del", name])
+
+
+def setns(fd_or_path):
+    """Move this thread into a network namespace (path or open fd)."""
+    if isinstance(fd_or_path, str):
+        fd = os.open(fd_or_path, os.O_RDONLY)
+        try:
+            setns(fd)
+        finally:
+            os.close(fd)
+        return
+    if libc.setns(fd_or_path, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "setns: " + os.strerror(e))
+
+
+class InNetns:
+    """Context manager: run the body inside /run/netns/<name>."""
+
+    def __init__(self, name):
+        self.name = name
+        self.home = None
+
+    def __enter__(self):
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+        setns("/run/netns/" + self.name)
+        return self
+
+    def __exit__(self, *exc):
+        setns(self.home)
+        os.close(self.home)
+        return False

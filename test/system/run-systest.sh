@@ -1,0 +1,161 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the system tests for one kernel: build the C helpers and run the
+# uAPI compile check on this host, then boot the kernel with run-vm and run
+# guest-systest.sh in it.  Prints everything and ends with one line
+#
+#   systest-<kernel>: N passed, N failed, N skipped
+#
+# Exit status 0 only if nothing failed.  A run-vm failure (timeout, dead
+# guest, kernel BUG/WARNING/KASAN/lockdep/kmemleak lines in the kernel
+# log) counts as a failure.
+#
+# Usage: test/system/run-systest.sh --kernel stock|debug [--timeout S]
+#        [-- TEST...]
+#   stock: tests $repo/homa.ko (make module) in the Debian kernel
+#   debug: tests $repo/build/debug/homa.ko (scripts/build-debug.sh) in
+#          the KASAN/lockdep/kmemleak kernel of test/vm/testkernel.sh
+#   TEST:  run only these tests (see guest-systest.sh)
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=$repo/build/systest
+
+kernel=
+vm_timeout=900
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernel=${2:-}; shift 2 ;;
+	--timeout) vm_timeout=${2:-}; shift 2 ;;
+	--) shift; break ;;
+	-h | --help) sed -n '4,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) echo "run-systest: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+case $kernel in
+stock) ko=$repo/homa.ko ;;
+debug) ko=$repo/build/debug/homa.ko ;;
+*) echo "usage: run-systest.sh --kernel stock|debug [--timeout S]" >&2; exit 2 ;;
+esac
+
+passed=0
+failed=0
+skipped=0
+t_start=$(date +%s.%N)
+
+# finish: print the wall time and the summary line, exit.
+finish() {
+	local secs
+	secs=$(awk -v s="$t_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }')
+	echo "# run-systest: wall time ${secs}s"
+	echo "systest-$kernel: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" = 0 ]
+	exit
+}
+
+# count_tap FILE: add the ok / not ok / SKIP lines of FILE to the totals.
+count_tap() {
+	local ok skip notok
+	ok=$(grep -c -E '^ok [0-9]+' "$1")
+	skip=$(grep -c -E '^ok [0-9]+.*# *SKIP' "$1")
+	notok=$(grep -c -E '^not ok [0-9]+' "$1")
+	passed=$((passed + ok - skip))
+	skipped=$((skipped + skip))
+	failed=$((failed + notok))
+}
+
+mkdir -p "$build"
+log=$build/run-$kernel.log
+: >"$log"
+
+# ---- on this host: C helpers and the uAPI compile check
+echo "# ===== host: build C helpers"
+if msg=$(gcc -Wall -Werror -I"$repo/uapi" -o "$build/uapi_ioctl" \
+	"$here/uapi_ioctl.c" 2>&1); then
+	echo "# built $build/uapi_ioctl"
+else
+	echo "$msg"
+	echo "# run-systest: building uapi_ioctl failed"
+	rm -f "$build/uapi_ioctl"
+	failed=$((failed + 1))
+fi
+
+echo "# ===== host: uapi_compile.sh"
+SYSTEST_BUILD=$build bash "$here/uapi_compile.sh" 2>&1 | tee "$build/uapi_compile.log"
+rc=${PIPESTATUS[0]}
+count_tap "$build/uapi_compile.log"
+if [ "$rc" != 0 ] && ! grep -q '^not ok' "$build/uapi_compile.log"; then
+	echo "# run-systest: uapi_compile.sh exited with $rc"
+	failed=$((failed + 1))
+fi
+
+# ---- in the VM
+if [ ! -f "$ko" ]; then
+	case $kernel in
+	stock) how="make module" ;;
+	debug) how="scripts/build-debug.sh (make debug-build)" ;;
+	esac
+	echo "# run-systest: $ko does not exist; build it with $how"
+	failed=$((failed + 1))
+	finish
+fi
+echo "# ===== VM ($kernel kernel): guest-systest.sh with $ko"
+out=$build/vm-$kernel
+cd "$repo" || exit 2
+# The guest prints its own summary line; it is shown as a comment so that
+# this script's line is the only "systest-..." line of the output.
+"$repo/test/vm/run-vm" --kernel "$kernel" --check-kernel-log \
+	--timeout "$vm_timeout" --out "$out" \
+	--env "HOMA_KO=$ko" --env "SYSTEST_BUILD=$build" -- \
+	/bin/bash "$here/guest-systest.sh" --kernel "$kernel" "$@" 2>&1 |
+	while IFS= read -r line; do
+		case $line in
+		systest-*:*passed*) line="# guest summary: $line" ;;
+		esac
+		printf '%s\n' "$line"
+		printf '%s\n' "$line" >>"$log"
+	done
+vm_rc=${PIPESTATUS[0]}
+
+summary=$(sed -n 's/^# guest summary: systest-[a-z]*: //p' "$log" | tail -n 1)
+if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+	passed=$((passed + BASH_REMATCH[1]))
+	failed=$((failed + BASH_REMATCH[2]))
+	skipped=$((skipped + BASH_REMATCH[3]))
+	guest_failed=${BASH_REMATCH[2]}
+else
+	echo "# run-systest: the guest printed no summary line"
+	failed=$((failed + 1))
+	guest_failed=1
+fi
+
+# run-vm only turns kernel problems into status 3 when the command
+# itself succeeded; count them when tests failed as well.
+if [ "$vm_rc" != 3 ] && grep -q 'run-vm: kernel problems found' "$log"; then
+	vm_rc=3
+fi
+case $vm_rc in
+0) ;;
+3)
+	echo "# run-systest: FAILURE: run-vm found kernel problems (BUG, WARNING," \
+		"KASAN, lockdep, kmemleak...) in the kernel log; see above and $out"
+	failed=$((failed + 1))
+	;;
+124)
+	echo "# run-systest: FAILURE: the VM timed out after ${vm_timeout}s ($out/console.log)"
+	failed=$((failed + 1))
+	;;
+125)
+	echo "# run-systest: FAILURE: the guest died (panic/oops?); see $out/console.log"
+	failed=$((failed + 1))
+	;;
+*)
+	if [ "$guest_failed" = 0 ]; then
+		echo "# run-systest: FAILURE: run-vm exited with status $vm_rc"
+		failed=$((failed + 1))
+	fi
+	;;
+esac
+finish
