@@ -15,6 +15,8 @@
 
 #include "homa_impl.h"
 
+static void homa_grant_recheck_work(struct work_struct *work);
+
 /**
  * homa_grant_init() - Initialise a namespace's grant state.
  * @g: State to initialise.
@@ -25,6 +27,17 @@ void homa_grant_init(struct homa_grant *g)
 	g->total_incoming = 0;
 	g->num_charged = 0;
 	INIT_LIST_HEAD(&g->waiting);
+	INIT_WORK(&g->recheck_work, homa_grant_recheck_work);
+}
+
+/**
+ * homa_grant_destroy() - Wait for a namespace's grant work to finish.
+ * Called when the namespace goes away (no RPCs are left).
+ * @g: State to tear down.
+ */
+void homa_grant_destroy(struct homa_grant *g)
+{
+	cancel_work_sync(&g->recheck_work);
 }
 
 /* Set how many bytes @rpc counts against max_incoming. Caller holds
@@ -55,7 +68,7 @@ void homa_grant_update(struct homa_rpc *rpc)
 	struct homa_params *p = &rpc->hsk->hnet->params;
 	struct homa_grant *g = &rpc->hsk->hnet->grant;
 	struct homa_msgin *m = &rpc->msgin;
-	int received, window, target, avail, granted;
+	int received, window, target, limit, granted;
 	struct homa_grant_hdr h;
 
 	lockdep_assert_held(&rpc->hsk->lock);
@@ -74,12 +87,23 @@ void homa_grant_update(struct homa_rpc *rpc)
 		return;
 	}
 	window = READ_ONCE(p->window);
-	if (window == 0)
-		window = READ_ONCE(p->max_incoming) / (g->num_charged + 1);
+	if (window == 0) {
+		/* Active messages, counting this one even if it has no
+		 * charge yet.
+		 */
+		int active = g->num_charged + (m->charged == 0);
+
+		window = READ_ONCE(p->max_incoming) / (active + 1);
+	}
 	target = min(m->length, received + max(window, 1));
 	if (target > granted) {
-		avail = READ_ONCE(p->max_incoming) - g->total_incoming;
-		granted += min(target - granted, max(avail, 0));
+		/* The most this message may be granted so that the bytes
+		 * expected, with its own charge recomputed, stay within
+		 * max_incoming.
+		 */
+		limit = READ_ONCE(p->max_incoming) -
+			(g->total_incoming - m->charged) + received;
+		granted = max(granted, min(target, limit));
 	}
 	if (granted < target) {
 		/* Held back by max_incoming: wait for budget. */
@@ -109,11 +133,27 @@ void homa_grant_update(struct homa_rpc *rpc)
 void homa_grant_rpc_end(struct homa_rpc *rpc)
 {
 	struct homa_grant *g = &rpc->hsk->hnet->grant;
+	bool recheck;
 
 	spin_lock_bh(&g->lock);
 	list_del_init(&rpc->grant_links);
+	recheck = rpc->msgin.charged > 0 && !list_empty(&g->waiting);
 	homa_grant_charge(g, rpc, 0);
 	spin_unlock_bh(&g->lock);
+
+	/* Budget came back while others wait for it; the caller holds a
+	 * socket lock, so hand the recheck to a work item.
+	 */
+	if (recheck)
+		schedule_work(&g->recheck_work);
+}
+
+static void homa_grant_recheck_work(struct work_struct *work)
+{
+	struct homa_grant *g = container_of(work, struct homa_grant,
+					    recheck_work);
+
+	homa_grant_recheck(container_of(g, struct homa_net, grant));
 }
 
 /**

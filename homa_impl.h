@@ -54,6 +54,7 @@
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
@@ -91,6 +92,12 @@ struct homa_grant {
 
 	/** @waiting: RPCs held back by max_incoming, oldest first. */
 	struct list_head waiting;
+
+	/**
+	 * @recheck_work: Runs homa_grant_recheck() when budget comes back
+	 * in a context that holds a socket lock (an RPC ending).
+	 */
+	struct work_struct recheck_work;
 };
 
 /**
@@ -162,6 +169,7 @@ static inline void homa_metric_inc(struct homa_net *hn, enum homa_metric m)
 
 /* homa_grant.c */
 void homa_grant_init(struct homa_grant *g);
+void homa_grant_destroy(struct homa_grant *g);
 void homa_grant_update(struct homa_rpc *rpc);
 void homa_grant_rpc_end(struct homa_rpc *rpc);
 void homa_grant_recheck(struct homa_net *hn);
@@ -177,6 +185,9 @@ struct homa_rpc *homa_wait_for_message(struct homa_sock *hsk, u64 id,
 				       bool nonblock);
 int homa_copy_to_user(struct homa_rpc *rpc);
 void homa_rpc_abort(struct homa_rpc *rpc, int error);
+#if IS_ENABLED(CONFIG_KUNIT)
+bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end);
+#endif
 
 /* homa_outgoing.c */
 int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len);

@@ -6,6 +6,7 @@
  * buffer pool.
  */
 
+#include <kunit/visibility.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/uio.h>
@@ -30,11 +31,17 @@ void homa_sock_wakeup(struct homa_sock *hsk, __poll_t mask)
 	rcu_read_unlock();
 }
 
-/* Record that bytes [start, end) arrived. Returns true if they are new,
- * false for duplicates, overlaps and packets that would exceed
- * HOMA_MAX_GAPS (all dropped by the caller). Caller holds the socket lock.
+/**
+ * homa_msgin_add() - Record that bytes [@start, @end) of an incoming
+ * message arrived. Caller holds the socket lock.
+ * @m:     The incoming message.
+ * @start: Message offset of the first byte.
+ * @end:   Message offset just past the last byte.
+ *
+ * Return: true if the bytes are new; false for duplicates, overlaps and
+ * packets that would exceed HOMA_MAX_GAPS (all dropped by the caller).
  */
-static bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end)
+VISIBLE_IF_KUNIT bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end)
 {
 	struct homa_gap *gap, *new;
 
@@ -86,6 +93,7 @@ static bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end)
 	}
 	return false;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_msgin_add);
 
 /* Make a complete message (with buffers) available to recvmsg. Caller
  * holds the socket lock.
@@ -228,6 +236,8 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	if (!homa_msgin_add(m, offset, offset + seg_len))
 		goto drop_dup;
 
+	/* The route is only valid inside this softirq's RCU section. */
+	skb_dst_drop(skb);
 	__skb_pull(skb, sizeof(*h));
 	HOMA_SKB_CB(skb)->offset = offset;
 	__skb_queue_tail(&m->packets, skb);
@@ -422,6 +432,7 @@ int homa_rcv(struct sk_buff *skb)
 	rcu_read_unlock();
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_rcv);
 
 /* Spin for up to poll_usecs waiting for @hsk->ready_seq to move past
  * @seq. Returns true if it did.

@@ -9,6 +9,7 @@
  * one that somebody else still references.
  */
 
+#include <kunit/visibility.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <net/icmp.h>
@@ -136,6 +137,7 @@ int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len)
 	m->granted = min(unsched, len);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
 
 /**
  * homa_xmit_data() - Send every packet of an RPC's outgoing message that
@@ -176,6 +178,7 @@ void homa_xmit_data(struct homa_rpc *rpc)
 		homa_xmit_skb(rpc->hsk, rpc->peer, skb);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 
 /**
  * homa_xmit_control() - Send a control packet about an RPC.

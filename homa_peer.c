@@ -4,6 +4,7 @@
  * host, found by address under RCU, each caching its route.
  */
 
+#include <kunit/visibility.h>
 #include <linux/jhash.h>
 #include <net/ip6_fib.h>
 #include <net/ip6_route.h>
@@ -126,6 +127,7 @@ struct homa_peer *homa_peer_get(struct homa_net *hn,
 	spin_unlock_bh(&tab->lock);
 	return new;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_peer_get);
 
 /* Look up a fresh route to @peer; fills in peer->flow. Caller holds
  * peer->lock.

@@ -853,6 +853,7 @@ static void __net_exit homa_net_exit(struct net *net)
 	homa_sysctl_net_exit(hn);
 	homa_metrics_net_exit(hn);
 	homa_socktab_destroy(&hn->socktab);
+	homa_grant_destroy(&hn->grant);
 	homa_peertab_destroy(&hn->peertab);
 }
 

@@ -5,6 +5,7 @@
  * lock; homa_rpc_put() frees when the last reference goes).
  */
 
+#include <kunit/visibility.h>
 #include <linux/hash.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -67,6 +68,7 @@ struct homa_rpc *homa_rpc_alloc_client(struct homa_sock *hsk,
 	hsk->num_rpcs++;
 	return rpc;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_rpc_alloc_client);
 
 /**
  * homa_rpc_alloc_server() - Create a server RPC for an arriving request
@@ -116,6 +118,7 @@ struct homa_rpc *homa_rpc_find_client(struct homa_sock *hsk, u64 id)
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_rpc_find_client);
 
 /**
  * homa_rpc_find_server() - Find a live server RPC of a socket. Caller
@@ -143,6 +146,7 @@ struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_rpc_find_server);
 
 /**
  * homa_rpc_end() - End an RPC: unlink it from its socket and namespace,

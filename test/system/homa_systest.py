@@ -35,8 +35,14 @@ SO_HOMA_RCVBUF = 10
 SO_HOMA_SERVER = 11
 HOMA_MIN_DEFAULT_PORT = 0x8000
 HOMA_BPAGE_SIZE = 1 << 16
+HOMA_MAX_BPAGES = 16
+HOMA_MAX_MESSAGE_LENGTH = 1000000
+HOMA_SENDMSG_PRIVATE = 0x01
 SIZEOF_HOMA_INFO = 136
 SIZEOF_HOMA_ABORT_ARGS = 32
+SIZEOF_HOMA_SENDMSG_ARGS = 24
+SIZEOF_HOMA_RECVMSG_ARGS = 88
+HOMA_INFO_BPOOL_AVAIL_OFFSET = 16
 HOMA_INFO_PORT_OFFSET = 24
 HOMA_INFO_NUM_RPCS_OFFSET = 28
 
@@ -206,6 +212,12 @@ def homa_info(sock):
     return port, num_rpcs, bytes(buf)
 
 
+def homa_bpool_avail(sock):
+    """bpool_avail_bytes of HOMAIOCINFO."""
+    return struct.unpack_from("=Q", homa_info(sock)[2],
+                              HOMA_INFO_BPOOL_AVAIL_OFFSET)[0]
+
+
 def homa_abort(sock, rpc_id, error=0, pad1=0, pad2=(0, 0)):
     """HOMAIOCABORT; raises OSError on failure, returns the ioctl result."""
     import fcntl  # pylint: disable=import-outside-toplevel
@@ -231,6 +243,211 @@ def raw_bind(sock, addr, addrlen):
     if libc.bind(sock.fileno(), buf, addrlen) != 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
+
+
+# ---- sendmsg / recvmsg with the Homa argument structs (through ctypes:
+# Python's socket methods cannot pass msg_control as a bare user pointer).
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [("msg_name", ctypes.c_void_p),
+                ("msg_namelen", ctypes.c_uint32),
+                ("msg_iov", ctypes.POINTER(_Iovec)),
+                ("msg_iovlen", ctypes.c_size_t),
+                ("msg_control", ctypes.c_void_p),
+                ("msg_controllen", ctypes.c_size_t),
+                ("msg_flags", ctypes.c_int)]
+
+
+libc.sendmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Msghdr), ctypes.c_int]
+libc.sendmsg.restype = ctypes.c_ssize_t
+libc.recvmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Msghdr), ctypes.c_int]
+libc.recvmsg.restype = ctypes.c_ssize_t
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.mmap.restype = ctypes.c_void_p
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.munmap.restype = ctypes.c_int
+
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def sockaddr_for(family, dest):
+    """struct sockaddr_in/_in6 bytes for (host, port)."""
+    host, port = dest[0], dest[1]
+    if family == socket.AF_INET6:
+        return sockaddr_in6(port, host)
+    return sockaddr_in(port, host)
+
+
+def parse_sockaddr(raw, length):
+    """(host, port) from struct sockaddr bytes; None if length is 0."""
+    if length == 0:
+        return None
+    family = struct.unpack_from("=H", raw)[0]
+    if family == socket.AF_INET:
+        port, addr = struct.unpack_from("!H4s", raw, 2)
+        return socket.inet_ntop(socket.AF_INET, addr), port
+    if family == socket.AF_INET6:
+        port, addr = struct.unpack_from("!H4x16s", raw, 2)
+        return socket.inet_ntop(socket.AF_INET6, addr), port
+    return ("family %d" % family, None)
+
+
+class SendResult:
+    """What homa_sendmsg() saw: ret (-1 on error), err (errno or 0) and
+    id (the args' id after the call)."""
+
+    def __init__(self, ret, err, rpc_id):
+        self.ret, self.err, self.id = ret, err, rpc_id
+
+    def __repr__(self):
+        return "SendResult(ret=%d, err=%s, id=%d)" % (
+            self.ret, errno.errorcode.get(self.err, self.err), self.id)
+
+
+def homa_sendmsg(sock, data, dest, rpc_id=0, cookie=0, flags=0, reserved=0,
+                 controllen=0, control=True, msg_flags=0):
+    """sendmsg(2) with a struct homa_sendmsg_args in msg_control.
+
+    dest is (host, port) in the socket's family (or raw sockaddr bytes);
+    controllen is the msg_controllen passed (0 = the kernel gets the bare
+    user pointer, as Homa wants); control=False passes msg_control NULL.
+    Returns a SendResult; never raises for a failed call.
+    """
+    args = ctypes.create_string_buffer(
+        struct.pack("=QQII", rpc_id, cookie, flags, reserved),
+        SIZEOF_HOMA_SENDMSG_ARGS)
+    if isinstance(dest, (bytes, bytearray)):
+        name = bytes(dest)
+    else:
+        name = sockaddr_for(sock.family, dest)
+    name_buf = ctypes.create_string_buffer(name, len(name))
+    payload = ctypes.create_string_buffer(bytes(data), max(len(data), 1))
+    iov = _Iovec(ctypes.cast(payload, ctypes.c_void_p), len(data))
+    msg = _Msghdr()
+    msg.msg_name = ctypes.cast(name_buf, ctypes.c_void_p)
+    msg.msg_namelen = len(name)
+    msg.msg_iov = ctypes.pointer(iov)
+    msg.msg_iovlen = 1
+    msg.msg_control = ctypes.cast(args, ctypes.c_void_p) if control else None
+    msg.msg_controllen = controllen
+    ret = libc.sendmsg(sock.fileno(), ctypes.byref(msg), msg_flags)
+    err = ctypes.get_errno() if ret < 0 else 0
+    return SendResult(ret, err, struct.unpack_from("=Q", args.raw)[0])
+
+
+class RecvResult:
+    """What homa_recvmsg() saw: ret (message length, or -1), err (errno
+    or 0), the struct homa_recvmsg_args after the call (id, cookie,
+    num_bpages, offsets: the first num_bpages offsets), addr (msg_name as
+    (host, port), None if the kernel left msg_namelen 0)."""
+
+    def __init__(self, ret, err, raw_args, addr):
+        self.ret, self.err, self.addr = ret, err, addr
+        (self.id, self.cookie, self.num_bpages,
+         self.reserved) = struct.unpack_from("=QQII", raw_args)
+        offsets = struct.unpack_from("=%dI" % HOMA_MAX_BPAGES, raw_args, 24)
+        self.offsets = list(offsets[:min(self.num_bpages, HOMA_MAX_BPAGES)])
+
+    def __repr__(self):
+        return ("RecvResult(ret=%d, err=%s, id=%d, cookie=%d, offsets=%s, "
+                "addr=%s)" % (self.ret, errno.errorcode.get(self.err, self.err),
+                              self.id, self.cookie, self.offsets, self.addr))
+
+
+def homa_recvmsg(sock, rpc_id=0, flags=0, release=(), reserved=0,
+                 controllen=SIZEOF_HOMA_RECVMSG_ARGS, control=True):
+    """recvmsg(2) with a struct homa_recvmsg_args in msg_control.
+
+    rpc_id: 0 = any message, else a private client RPC's response;
+    release: bpage offsets handed back; controllen: msg_controllen passed
+    (the size of the args unless testing errors); control=False passes
+    msg_control NULL.  Returns a RecvResult; never raises for a failed
+    call.  A blocking call sleeps without holding the GIL.
+    """
+    release = list(release)
+    raw = struct.pack("=QQII", rpc_id, 0, len(release), reserved)
+    raw += struct.pack("=%dI" % HOMA_MAX_BPAGES,
+                       *(release + [0] * (HOMA_MAX_BPAGES - len(release))))
+    args = ctypes.create_string_buffer(raw, SIZEOF_HOMA_RECVMSG_ARGS)
+    name_buf = ctypes.create_string_buffer(28)
+    msg = _Msghdr()
+    msg.msg_name = ctypes.cast(name_buf, ctypes.c_void_p)
+    msg.msg_namelen = 28
+    msg.msg_iov = None
+    msg.msg_iovlen = 0
+    msg.msg_control = ctypes.cast(args, ctypes.c_void_p) if control else None
+    msg.msg_controllen = controllen
+    ret = libc.recvmsg(sock.fileno(), ctypes.byref(msg), flags)
+    err = ctypes.get_errno() if ret < 0 else 0
+    addr = parse_sockaddr(name_buf.raw, msg.msg_namelen) if ret >= 0 else None
+    return RecvResult(ret, err, args.raw, addr)
+
+
+class Region:
+    """An anonymous, page-aligned mapping for SO_HOMA_RCVBUF."""
+
+    def __init__(self, length):
+        self.length = length
+        addr = libc.mmap(None, length, 3, 0x22, -1, 0)  # RW, PRIVATE|ANON
+        if addr in (None, _MAP_FAILED):
+            raise OSError(ctypes.get_errno(), "mmap failed")
+        self.start = addr
+
+    def read(self, offset, length):
+        if offset < 0 or offset + length > self.length:
+            raise ValueError("read outside the region")
+        return ctypes.string_at(self.start + offset, length)
+
+    def message(self, result):
+        """The bytes of a message recvmsg returned (a RecvResult): every
+        piece a whole bpage except the last."""
+        out, left = b"", result.ret
+        for off in result.offsets:
+            n = min(left, HOMA_BPAGE_SIZE)
+            out += self.read(off, n)
+            left -= n
+        return out
+
+    def close(self):
+        if self.start is not None:
+            libc.munmap(self.start, self.length)
+            self.start = None
+
+
+def set_rcvbuf(sock, start, length):
+    """setsockopt SO_HOMA_RCVBUF; raises OSError."""
+    sock.setsockopt(IPPROTO_HOMA, SO_HOMA_RCVBUF,
+                    struct.pack("=QQ", start, length))
+
+
+def get_rcvbuf(sock):
+    """getsockopt SO_HOMA_RCVBUF as (start, length)."""
+    return struct.unpack("=QQ", sock.getsockopt(IPPROTO_HOMA, SO_HOMA_RCVBUF,
+                                                16))
+
+
+def homa_rcvbuf_socket(family=socket.AF_INET, bpages=4, port=None,
+                       server=False):
+    """A Homa socket with a receive buffer of bpages bpages (optionally
+    bound to a port, or SO_HOMA_SERVER set); returns (socket, Region)."""
+    s = homa_socket(family)
+    region = Region(bpages * HOMA_BPAGE_SIZE)
+    try:
+        if port:
+            s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+        if server:
+            s.setsockopt(IPPROTO_HOMA, SO_HOMA_SERVER, 1)
+        set_rcvbuf(s, region.start, region.length)
+    except Exception:
+        s.close()
+        region.close()
+        raise
+    return s, region
 
 
 METRIC_LINE = re.compile(r"^([A-Za-z0-9_]+) +([0-9]+) +# \S.*$")

@@ -2,8 +2,10 @@
 /*
  * The module against uapi/linux/homa.h, from C: an application built with
  * the header sees the socket's port in struct homa_info, reads and writes
- * the socket options through the header's structs and constants, and gets
- * the documented errors from HOMAIOCABORT, sendmsg and recvmsg.  (The
+ * the socket options through the header's structs and constants, gets
+ * the documented errors from HOMAIOCABORT, sendmsg and recvmsg, and runs
+ * one RPC over loopback (request and response payloads compared byte by
+ * byte, HOMAIOCINFO's view of both sides while it is in progress).  (The
  * Python tests use hand-computed numbers; this one uses the header.)
  *
  * Built on the host by run-systest.sh into build/systest/uapi_ioctl; run
@@ -16,16 +18,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define NUM_TESTS 17
+#define NUM_TESTS 27
 #define SERVER_PORT 5000
 
 static int test_num;
@@ -158,39 +163,259 @@ static void check_abort(int fd)
 		     "HOMAIOCABORT with _pad1 set -> EINVAL");
 }
 
-static void check_messages(int fd)
+/* Fill @buf with a pattern that depends on @key. */
+static void fill(char *buf, size_t len, unsigned int key)
 {
-	struct homa_sendmsg_args send_args;
-	struct homa_recvmsg_args recv_args;
-	struct sockaddr_in peer;
-	struct msghdr msg;
-	char buf[100] = "request";
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	size_t i;
 
-	memset(&peer, 0, sizeof(peer));
-	peer.sin_family = AF_INET;
-	peer.sin_port = htons(SERVER_PORT);
-	peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	memset(&send_args, 0, sizeof(send_args));
+	for (i = 0; i < len; i++)
+		buf[i] = (char)(key + i * 7 + (i >> 8));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Map a receive buffer region of @bpages bpages and give it to @fd. */
+static char *give_rcvbuf(int fd, int bpages)
+{
+	struct homa_rcvbuf_args args;
+	char *region;
+
+	region = mmap(NULL, (size_t)bpages * HOMA_BPAGE_SIZE,
+		      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED)
+		return NULL;
+	args.start = (uintptr_t)region;
+	args.length = (__u64)bpages * HOMA_BPAGE_SIZE;
+	if (setsockopt(fd, IPPROTO_HOMA, SO_HOMA_RCVBUF, &args,
+		       sizeof(args)) < 0) {
+		munmap(region, (size_t)bpages * HOMA_BPAGE_SIZE);
+		return NULL;
+	}
+	return region;
+}
+
+/* sendmsg with struct homa_sendmsg_args as a bare user pointer. */
+static int hsend(int fd, struct homa_sendmsg_args *args,
+		 const struct sockaddr_in *dest, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg;
+
 	memset(&msg, 0, sizeof(msg));
-	msg.msg_name = &peer;
-	msg.msg_namelen = sizeof(peer);
+	msg.msg_name = (void *)dest;
+	msg.msg_namelen = sizeof(*dest);
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	/* The args travel as a user pointer: msg_controllen stays 0. */
-	msg.msg_control = &send_args;
+	msg.msg_control = args;
 	msg.msg_controllen = 0;
-	expect_errno(sendmsg(fd, &msg, 0), EOPNOTSUPP,
-		     "sendmsg with struct homa_sendmsg_args -> EOPNOTSUPP");
+	return sendmsg(fd, &msg, 0);
+}
+
+/* recvmsg with struct homa_recvmsg_args; at most 5 s when blocking. */
+static int hrecv(int fd, struct homa_recvmsg_args *args,
+		 struct sockaddr_in *from, int flags)
+{
+	struct msghdr msg;
+	int ret;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(from, 0, sizeof(*from));
+	msg.msg_name = from;
+	msg.msg_namelen = sizeof(*from);
+	msg.msg_control = args;
+	msg.msg_controllen = sizeof(*args);
+	alarm(5);
+	ret = recvmsg(fd, &msg, flags);
+	alarm(0);
+	return ret;
+}
+
+/* Whether a received message equals @len bytes of @expect. */
+static int same_message(const char *region, const struct homa_recvmsg_args *a,
+			const char *expect, size_t len)
+{
+	size_t done = 0, n;
+	__u32 i;
+
+	for (i = 0; i < a->num_bpages && done < len; i++) {
+		n = len - done < HOMA_BPAGE_SIZE ? len - done : HOMA_BPAGE_SIZE;
+		if (memcmp(region + a->bpage_offsets[i], expect + done, n))
+			return 0;
+		done += n;
+	}
+	return done == len;
+}
+
+/* HOMAIOCINFO with room for 4 RPCs; returns the ioctl's result. */
+static int rpc_info(int fd, struct homa_info *info,
+		    struct homa_rpc_info rpcs[4])
+{
+	memset(info, 0, sizeof(*info));
+	memset(rpcs, 0xa5, 4 * sizeof(*rpcs));
+	info->rpc_info = (uintptr_t)rpcs;
+	info->rpc_info_length = 4 * sizeof(*rpcs);
+	return ioctl(fd, HOMAIOCINFO, info);
+}
+
+/*
+ * Argument errors, then one RPC over loopback between @server (bound to
+ * SERVER_PORT) and a new client socket, through the header's structs: a
+ * REQ_LEN-byte request and a RESP_LEN-byte response (more than one bpage,
+ * so the message comes back in pieces), payloads compared byte by byte.
+ */
+#define REQ_LEN 1000
+#define RESP_LEN 70000
+#define COOKIE 0x1234567890abcdefULL
+
+static void check_messages(int server)
+{
+	static char req[REQ_LEN], resp[RESP_LEN];
+	struct homa_sendmsg_args send_args;
+	struct homa_recvmsg_args recv_args;
+	struct homa_rpc_info rpcs[4];
+	struct sockaddr_in dest, from;
+	char *server_buf, *client_buf;
+	struct homa_info info;
+	__u64 client_id;
+	int client, ret, i;
+
+	fill(req, sizeof(req), 1);
+	fill(resp, sizeof(resp), 2);
+	memset(&dest, 0, sizeof(dest));
+	dest.sin_family = AF_INET;
+	dest.sin_port = htons(SERVER_PORT);
+	dest.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+	client = socket(AF_INET, SOCK_DGRAM, IPPROTO_HOMA);
+	server_buf = give_rcvbuf(server, 4);
+	client_buf = client >= 0 ? give_rcvbuf(client, 4) : NULL;
+	result(client >= 0 && server_buf && client_buf,
+	       "client socket; SO_HOMA_RCVBUF on client and server",
+	       "client %d, server_buf %p, client_buf %p: %s", client,
+	       server_buf, client_buf, strerror(errno));
+	if (client < 0 || !server_buf || !client_buf) {
+		for (i = 0; i < 11; i++)
+			result(0, "skipped: no sockets or buffers", "see above");
+		if (client >= 0)
+			close(client);
+		return;
+	}
+
+	/* Argument errors. */
+	ret = sendto(client, req, sizeof(req), 0, (struct sockaddr *)&dest,
+		     sizeof(dest));
+	expect_errno(ret, EINVAL, "sendto without homa_sendmsg_args -> EINVAL");
+	memset(&recv_args, 0, sizeof(recv_args));
+	expect_errno(hrecv(client, &recv_args, &from, MSG_DONTWAIT), EAGAIN,
+		     "recvmsg(MSG_DONTWAIT) with nothing ready -> EAGAIN");
+
+	/* The request. */
+	memset(&send_args, 0, sizeof(send_args));
+	send_args.completion_cookie = COOKIE;
+	ret = hsend(client, &send_args, &dest, req, sizeof(req));
+	client_id = send_args.id;
+	result(ret == 0 && client_id && !(client_id & 1),
+	       "sendmsg of a request returns 0 and an even id",
+	       "ret %d (%s), id %llu", ret, ret ? strerror(errno) : "ok",
+	       (unsigned long long)client_id);
 
 	memset(&recv_args, 0, sizeof(recv_args));
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_name = &peer;
-	msg.msg_namelen = sizeof(peer);
-	msg.msg_control = &recv_args;
-	msg.msg_controllen = sizeof(recv_args);
-	expect_errno(recvmsg(fd, &msg, MSG_DONTWAIT), EOPNOTSUPP,
-		     "recvmsg with struct homa_recvmsg_args -> EOPNOTSUPP");
+	ret = hrecv(server, &recv_args, &from, 0);
+	result(ret == REQ_LEN && recv_args.id == (client_id | 1) &&
+	       recv_args.num_bpages == 1 &&
+	       same_message(server_buf, &recv_args, req, REQ_LEN) &&
+	       from.sin_family == AF_INET &&
+	       from.sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+	       ntohs(from.sin_port) == sock_port(client),
+	       "server recvmsg: the request's bytes, id = client id + 1, "
+	       "from the client's address",
+	       "ret %d (%s), id %llu (client %llu), num_bpages %u, from "
+	       "port %u (client %d)", ret, ret < 0 ? strerror(errno) : "ok",
+	       (unsigned long long)recv_args.id,
+	       (unsigned long long)client_id, recv_args.num_bpages,
+	       ntohs(from.sin_port), sock_port(client));
+
+	/* The server holds the request until it answers. */
+	ret = rpc_info(server, &info, rpcs);
+	result(ret == 0 && info.num_rpcs == 1 && rpcs[0].id == (client_id | 1) &&
+	       rpcs[0].tx_length == -1 && rpcs[0].rx_length == REQ_LEN &&
+	       rpcs[0].rx_remaining == 0 &&
+	       ntohs(rpcs[0].peer.in4.sin_port) == sock_port(client),
+	       "HOMAIOCINFO on the server: num_rpcs 1, the request (rx_length "
+	       "1000, no tx) from the client's port",
+	       "ret %d (%s), num_rpcs %u, id %llu, tx_length %d, rx_length %d, "
+	       "rx_remaining %u, peer port %u", ret, ret ? strerror(errno) : "ok",
+	       info.num_rpcs, (unsigned long long)rpcs[0].id,
+	       rpcs[0].tx_length, rpcs[0].rx_length, rpcs[0].rx_remaining,
+	       ntohs(rpcs[0].peer.in4.sin_port));
+	ret = rpc_info(client, &info, rpcs);
+	result(ret == 0 && info.num_rpcs == 1 && rpcs[0].id == client_id &&
+	       rpcs[0].completion_cookie == COOKIE &&
+	       rpcs[0].tx_length == REQ_LEN && rpcs[0].tx_sent == REQ_LEN &&
+	       rpcs[0].rx_length == -1,
+	       "HOMAIOCINFO on the client: num_rpcs 1, the request sent, "
+	       "no response yet",
+	       "ret %d (%s), num_rpcs %u, id %llu, cookie %llx, tx_length %d, "
+	       "tx_sent %u, rx_length %d", ret, ret ? strerror(errno) : "ok",
+	       info.num_rpcs, (unsigned long long)rpcs[0].id,
+	       (unsigned long long)rpcs[0].completion_cookie,
+	       rpcs[0].tx_length, rpcs[0].tx_sent, rpcs[0].rx_length);
+
+	/* The response, returning the request's bpage with the call. */
+	memset(&send_args, 0, sizeof(send_args));
+	send_args.id = recv_args.id;
+	ret = hsend(server, &send_args, &from, resp, sizeof(resp));
+	result(ret == 0, "server sendmsg of the response returns 0",
+	       "ret %d (%s)", ret, ret ? strerror(errno) : "ok");
+
+	memset(&recv_args, 0, sizeof(recv_args));
+	ret = hrecv(client, &recv_args, &from, 0);
+	result(ret == RESP_LEN && recv_args.id == client_id &&
+	       recv_args.completion_cookie == COOKIE &&
+	       recv_args.num_bpages == 2 &&
+	       same_message(client_buf, &recv_args, resp, RESP_LEN) &&
+	       ntohs(from.sin_port) == SERVER_PORT,
+	       "client recvmsg: the response's 70000 bytes in 2 pieces, the "
+	       "request's id and completion cookie, from the server port",
+	       "ret %d (%s), id %llu (sent %llu), cookie %llx, num_bpages %u, "
+	       "from port %u", ret, ret < 0 ? strerror(errno) : "ok",
+	       (unsigned long long)recv_args.id,
+	       (unsigned long long)client_id,
+	       (unsigned long long)recv_args.completion_cookie,
+	       recv_args.num_bpages, ntohs(from.sin_port));
+
+	ret = rpc_info(client, &info, rpcs);
+	result(ret == 0 && info.num_rpcs == 0,
+	       "HOMAIOCINFO on the client: no RPC once the response is received",
+	       "ret %d, num_rpcs %u", ret, info.num_rpcs);
+	/* The client's ACK frees the server's RPC (asynchronously). */
+	for (i = 0; i < 200; i++) {
+		ret = rpc_info(server, &info, rpcs);
+		if (ret || info.num_rpcs == 0)
+			break;
+		usleep(10000);
+	}
+	result(ret == 0 && info.num_rpcs == 0,
+	       "HOMAIOCINFO on the server: no RPC once the client acked",
+	       "ret %d, num_rpcs %u after 2 s", ret, info.num_rpcs);
+
+	/* The response's pieces go back with the next recvmsg. */
+	recv_args.id = 0;
+	ret = hrecv(client, &recv_args, &from, MSG_DONTWAIT);
+	i = errno;
+	rpc_info(client, &info, rpcs);
+	result(ret == -1 && i == EAGAIN &&
+	       info.bpool_avail_bytes == 4 * HOMA_BPAGE_SIZE,
+	       "recvmsg(MSG_DONTWAIT) handing back the response's bpages -> "
+	       "EAGAIN; the whole region is free again",
+	       "ret %d, errno %d (%s), bpool_avail_bytes %llu", ret,
+	       ret == -1 ? i : 0, ret == -1 ? strerror(i) : "-",
+	       (unsigned long long)info.bpool_avail_bytes);
+	close(client);
 }
 
 int main(void)
@@ -198,8 +423,13 @@ int main(void)
 	const char *ko = getenv("HOMA_KO");
 	struct sockaddr_in addr;
 	char cmd[4200];
+	struct sigaction sa;
 	int fd, fd6, ret;
 
+	/* No SA_RESTART: a recvmsg that hangs fails with EINTR. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	printf("TAP version 13\n1..%d\n", NUM_TESTS);
 	if (!ko) {
 		printf("# HOMA_KO is not set\n");

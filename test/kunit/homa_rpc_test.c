@@ -1,0 +1,1568 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* KUnit tests of the RPC layer at the packet level: reassembly of incoming
+ * messages (gaps, duplicates, overlaps, the gap limit), at-most-once
+ * creation of server RPCs, validation of DATA packets, requests for ports
+ * nobody serves, grant generation against max_incoming and the buffer
+ * pool, ACK handling, and packets for RPCs that do not exist.
+ *
+ * Nothing is faked in homa.ko. The tests use real kernel Homa sockets in
+ * init_net and hand packets they build to homa_rcv() with bottom halves
+ * disabled, as the IP layer would in softirq. What the module sends goes
+ * through the real transmit path to the loopback device, where a packet
+ * tap (dev_add_pack()) keeps a copy of every Homa and ICMP packet. Those
+ * packets then come back in through the loopback device; the "client" end
+ * of every injected request is therefore a real Homa socket whose port is
+ * the source port of the injected packets, so that replies sent to it are
+ * dropped there as packets for unknown RPCs instead of drawing ICMP errors
+ * that would end the server's RPCs.
+ *
+ * Kernel sockets have no user memory for receive buffers. Tests that need
+ * buffers register a region at a plausible user address with the real
+ * SO_HOMA_RCVBUF path; the pool only deals in offsets and never touches
+ * the region, and no test runs recvmsg's copy to user space.
+ */
+
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/delay.h>
+#include <linux/icmp.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/jiffies.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/netdevice.h>
+#include <linux/rcupdate.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/sockptr.h>
+#include <linux/vmalloc.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/net_namespace.h>
+#include <net/route.h>
+
+#include "homa_impl.h"
+
+/* Server port bound by the server socket of every test. */
+#define HOMA_TEST_SERVER_PORT	5146
+
+/* A server port no socket has. */
+#define HOMA_TEST_FREE_PORT	5147
+
+/* Page-aligned user address used as the receive buffer region. */
+#define HOMA_TEST_REGION	0x10000000ULL
+
+/* Bpages in that region (room for several 200000-byte messages). */
+#define HOMA_TEST_REGION_BPAGES	16
+
+/* Most milliseconds to wait for loopback traffic to be processed. */
+#define HOMA_TEST_SETTLE_MS	2000
+
+/* Room in front of injected packets (link-layer headers). */
+#define HOMA_TEST_HEADROOM	MAX_HEADER
+
+/**
+ * struct homa_test_ctx - State of one test case (test->priv).
+ * @test:         The test case.
+ * @server_sock:  Socket bound to HOMA_TEST_SERVER_PORT.
+ * @client_sock:  Socket with an automatic port: the source port of
+ *                injected requests and the destination of replies.
+ * @extra_sock:   Another socket some tests create, or NULL.
+ * @server:       Homa socket of @server_sock.
+ * @client:       Homa socket of @client_sock.
+ * @client_port:  Port of @client.
+ * @hn:           Homa's state for init_net.
+ * @saved_params: init_net's parameters before the test; restored after.
+ * @tap:          Packet tap on the loopback device.
+ * @tap_added:    Whether @tap is registered.
+ * @captured:     Copies of the Homa and ICMP packets sent on loopback,
+ *                skb->data at the IP header; freed when the test ends.
+ * @tx_packets:   IPv4 packets the tap saw leave through loopback.
+ * @rx_packets:   IPv4 packets the tap saw arrive through loopback.
+ * @tap_lost:     Packets the tap could not copy (memory was short).
+ * @msgin:        Incoming message used by the homa_msgin_add() tests; its
+ *                gaps are freed when the test ends.
+ * @base:         Metrics (summed over CPUs) when the test started.
+ */
+struct homa_test_ctx {
+	struct kunit *test;
+	struct socket *server_sock;
+	struct socket *client_sock;
+	struct socket *extra_sock;
+	struct homa_sock *server;
+	struct homa_sock *client;
+	u16 client_port;
+	struct homa_net *hn;
+	struct homa_params saved_params;
+	struct packet_type tap;
+	bool tap_added;
+	struct sk_buff_head captured;
+	atomic_t tx_packets;
+	atomic_t rx_packets;
+	atomic_t tap_lost;
+	struct homa_msgin msgin;
+	u64 base[HOMA_NUM_METRICS];
+};
+
+/**
+ * struct homa_test_rpc - Snapshot of an RPC, taken under the socket lock.
+ * @found:         Whether the RPC exists.
+ * @state:         enum homa_rpc_state.
+ * @flags:         HOMA_RPC_F_* bits.
+ * @in_length:     msgin.length.
+ * @in_remaining:  msgin.bytes_remaining.
+ * @in_recv_end:   msgin.recv_end.
+ * @in_granted:    msgin.granted.
+ * @in_charged:    msgin.charged.
+ * @in_gaps:       msgin.num_gaps.
+ * @in_pkts:       Packets queued in msgin.packets.
+ * @pkt_offset:    Message offsets of the first queued packets.
+ * @pkt_len:       Lengths of the first queued packets.
+ * @buf_wait:      On the socket's list of RPCs waiting for buffers.
+ * @grant_wait:    On the namespace's list of RPCs waiting for grants.
+ * @out_length:    msgout.length.
+ * @out_next:      msgout.next_offset.
+ * @out_granted:   msgout.granted.
+ * @out_seg:       msgout.seg_size.
+ */
+struct homa_test_rpc {
+	bool found;
+	int state;
+	u32 flags;
+	int in_length;
+	int in_remaining;
+	int in_recv_end;
+	int in_granted;
+	int in_charged;
+	int in_gaps;
+	int in_pkts;
+	u32 pkt_offset[4];
+	u32 pkt_len[4];
+	bool buf_wait;
+	bool grant_wait;
+	int out_length;
+	int out_next;
+	int out_granted;
+	int out_seg;
+};
+
+/**
+ * struct homa_test_sock - Snapshot of a socket, taken under its lock.
+ * @num_rpcs:    Live RPCs.
+ * @ready:       Entries in ready_rpcs.
+ * @buf_waiters: Entries in buf_waiters.
+ * @ready_seq:   ready_seq.
+ * @wmem_queued: wmem_queued.
+ */
+struct homa_test_sock {
+	int num_rpcs;
+	int ready;
+	int buf_waiters;
+	u32 ready_seq;
+	int wmem_queued;
+};
+
+/* The byte at message offset @offset of every message the tests build. */
+static u8 homa_test_byte(u32 offset)
+{
+	return (u8)(offset * 7 + 3);
+}
+
+static u64 homa_test_metric(struct homa_net *hn, enum homa_metric m)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(hn->metrics, cpu)->count[m];
+	return sum;
+}
+
+/* Change of metric @m since the test started. */
+static s64 homa_test_delta(struct homa_test_ctx *ctx, enum homa_metric m)
+{
+	return homa_test_metric(ctx->hn, m) - ctx->base[m];
+}
+
+/* Packet tap on loopback: counts IPv4 packets in both directions and
+ * keeps a copy of each outgoing Homa or ICMP packet.
+ */
+static int homa_test_tap_rcv(struct sk_buff *skb, struct net_device *dev,
+			     struct packet_type *pt,
+			     struct net_device *orig_dev)
+{
+	struct homa_test_ctx *ctx = container_of(pt, struct homa_test_ctx,
+						 tap);
+	const struct iphdr *iph;
+	struct sk_buff *copy;
+
+	if (skb->protocol != htons(ETH_P_IP))
+		goto out;
+	if (skb->pkt_type != PACKET_OUTGOING) {
+		atomic_inc(&ctx->rx_packets);
+		goto out;
+	}
+	copy = skb_copy(skb, GFP_ATOMIC);
+	if (!copy) {
+		atomic_inc(&ctx->tap_lost);
+	} else {
+		skb_pull(copy, skb_network_offset(copy));
+		iph = (const struct iphdr *)copy->data;
+		if (copy->len >= sizeof(*iph) && iph->version == 4 &&
+		    (iph->protocol == IPPROTO_HOMA ||
+		     iph->protocol == IPPROTO_ICMP))
+			skb_queue_tail(&ctx->captured, copy);
+		else
+			kfree_skb(copy);
+	}
+	/* Counted last, so that homa_test_settle() waits for the copy. */
+	atomic_inc(&ctx->tx_packets);
+out:
+	consume_skb(skb);
+	return 0;
+}
+
+/* Wait until every IPv4 packet sent on loopback has come back in and been
+ * handled (the loopback device hands packets to the receive path, which
+ * normally runs as soon as the sender enables bottom halves again).
+ * Packets are seen by the tap before the receive path handles them, and
+ * that handling (which may send more packets) runs in an RCU read-side
+ * critical section, hence synchronize_rcu() before the second check.
+ */
+static void homa_test_settle(struct homa_test_ctx *ctx)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(HOMA_TEST_SETTLE_MS);
+
+	if (!ctx->tap_added)
+		return;
+	do {
+		if (atomic_read(&ctx->tx_packets) ==
+		    atomic_read(&ctx->rx_packets)) {
+			synchronize_rcu();
+			if (atomic_read(&ctx->tx_packets) ==
+			    atomic_read(&ctx->rx_packets))
+				return;
+		}
+		usleep_range(1000, 2000);
+	} while (time_before(jiffies, deadline));
+	KUNIT_FAIL(ctx->test, "loopback traffic did not settle: %d sent, %d received",
+		   atomic_read(&ctx->tx_packets),
+		   atomic_read(&ctx->rx_packets));
+}
+
+static unsigned int homa_test_ncaptured(struct homa_test_ctx *ctx)
+{
+	return skb_queue_len(&ctx->captured);
+}
+
+/* The @n-th captured packet (from 0). It stays in ctx->captured, which is
+ * only emptied when the test ends, so the pointer remains valid.
+ */
+static struct sk_buff *homa_test_nth(struct homa_test_ctx *ctx,
+				     unsigned int n)
+{
+	struct sk_buff *skb, *found = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&ctx->captured.lock, flags);
+	skb_queue_walk(&ctx->captured, skb) {
+		if (n-- == 0) {
+			found = skb;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&ctx->captured.lock, flags);
+	KUNIT_ASSERT_NOT_NULL(ctx->test, found);
+	return found;
+}
+
+/* Check the IP header of captured Homa packet @n and the common header
+ * that follows, and return the Homa header; @len is set to its length
+ * plus the payload's.
+ */
+static const void *homa_test_homa_pkt(struct homa_test_ctx *ctx,
+				      unsigned int n, u8 type, u16 sport,
+				      u16 dport, u64 sender_id,
+				      unsigned int *len)
+{
+	struct sk_buff *skb = homa_test_nth(ctx, n);
+	struct kunit *test = ctx->test;
+	const struct homa_common_hdr *h;
+	const struct iphdr *iph;
+	unsigned int ihl;
+
+	KUNIT_ASSERT_GE(test, skb->len, sizeof(*iph));
+	iph = (const struct iphdr *)skb->data;
+	ihl = iph->ihl * 4;
+	KUNIT_ASSERT_EQ(test, iph->protocol, IPPROTO_HOMA);
+	KUNIT_EXPECT_EQ(test, ntohl(iph->saddr), INADDR_LOOPBACK);
+	KUNIT_EXPECT_EQ(test, ntohl(iph->daddr), INADDR_LOOPBACK);
+	KUNIT_ASSERT_EQ(test, ntohs(iph->tot_len), skb->len);
+	KUNIT_ASSERT_GE(test, skb->len, ihl + homa_pkt_hdr_len(type));
+	h = (const struct homa_common_hdr *)(skb->data + ihl);
+	KUNIT_ASSERT_EQ(test, h->type, type);
+	KUNIT_EXPECT_EQ(test, ntohs(h->sport), sport);
+	KUNIT_EXPECT_EQ(test, ntohs(h->dport), dport);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(h->sender_id), sender_id);
+	KUNIT_EXPECT_EQ(test, h->doff, (type == HOMA_PKT_DATA ?
+					HOMA_DOFF_DATA : HOMA_DOFF_OTHER) << 4);
+	*len = skb->len - ihl;
+	return h;
+}
+
+/* Check captured GRANT @n from the server's RPC @id. */
+static void homa_test_expect_grant(struct homa_test_ctx *ctx, unsigned int n,
+				   u64 id, u32 offset)
+{
+	const struct homa_grant_hdr *h;
+	unsigned int len;
+	u32 grant_offset;
+
+	h = homa_test_homa_pkt(ctx, n, HOMA_PKT_GRANT, HOMA_TEST_SERVER_PORT,
+			       ctx->client_port, id, &len);
+	KUNIT_EXPECT_EQ(ctx->test, len, sizeof(*h));
+	grant_offset = be32_to_cpu(h->offset);
+	KUNIT_EXPECT_EQ(ctx->test, grant_offset, offset);
+	KUNIT_EXPECT_EQ(ctx->test, h->priority, 0);
+}
+
+/* Check captured DATA packet @n: bytes [@offset, @offset + @seg_len) of a
+ * @msg_len-byte message, built with homa_test_byte().
+ */
+static void homa_test_expect_data(struct homa_test_ctx *ctx, unsigned int n,
+				  u16 sport, u16 dport, u64 id, u32 msg_len,
+				  u32 incoming, u32 offset, u32 seg_len)
+{
+	const struct homa_data_hdr *h;
+	struct kunit *test = ctx->test;
+	unsigned int len, i;
+	const u8 *data;
+
+	h = homa_test_homa_pkt(ctx, n, HOMA_PKT_DATA, sport, dport, id, &len);
+	KUNIT_ASSERT_EQ(test, len, sizeof(*h) + seg_len);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->common.sequence), offset);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->message_length), msg_len);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->incoming), incoming);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(h->ack.client_id), 0);
+	KUNIT_EXPECT_EQ(test, h->retransmit, 0);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(h->seg.offset), offset);
+	data = (const u8 *)(h + 1);
+	for (i = 0; i < seg_len; i++) {
+		if (data[i] != homa_test_byte(offset + i))
+			break;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, i, seg_len, "payload differs at offset %u",
+			    offset + i);
+}
+
+/* Give homa_rcv() a packet from 127.0.0.1 to 127.0.0.1: @hdr_len bytes of
+ * Homa header, then @data_len bytes of payload starting at message offset
+ * @offset. The skb looks like one that came in through the loopback
+ * device (which keeps the sender's route as the skb's dst), so that the
+ * module can answer it with ICMP. Then waits for what the module sent in
+ * response to be handled.
+ */
+static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
+			     unsigned int hdr_len, u32 offset, u32 data_len)
+{
+	struct kunit *test = ctx->test;
+	struct sk_buff *skb;
+	struct rtable *rt;
+	struct iphdr *iph;
+	u8 *data;
+	u32 i;
+
+	rt = ip_route_output(&init_net, htonl(INADDR_LOOPBACK),
+			     htonl(INADDR_LOOPBACK), 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(rt));
+	skb = alloc_skb(HOMA_TEST_HEADROOM + sizeof(*iph) + hdr_len + data_len,
+			GFP_KERNEL);
+	if (!skb)
+		ip_rt_put(rt);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_reserve(skb, HOMA_TEST_HEADROOM);
+	skb_dst_set(skb, &rt->dst);
+
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tot_len = htons(sizeof(*iph) + hdr_len + data_len);
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_HOMA;
+	iph->saddr = htonl(INADDR_LOOPBACK);
+	iph->daddr = htonl(INADDR_LOOPBACK);
+	ip_send_check(iph);
+	skb_put_data(skb, hdr, hdr_len);
+	data = skb_put(skb, data_len);
+	for (i = 0; i < data_len; i++)
+		data[i] = homa_test_byte(offset + i);
+	__skb_pull(skb, sizeof(*iph));
+	skb_reset_transport_header(skb);
+	skb->protocol = htons(ETH_P_IP);
+	skb->pkt_type = PACKET_HOST;
+	skb->dev = init_net.loopback_dev;
+
+	/* As in softirq: the IP layer calls handlers under RCU. */
+	local_bh_disable();
+	rcu_read_lock();
+	homa_rcv(skb);
+	rcu_read_unlock();
+	local_bh_enable();
+	homa_test_settle(ctx);
+}
+
+/* Inject a DATA packet carrying bytes [@offset, @offset + @len) of a
+ * @msg_len-byte message of RPC @sender_id (the sender's id).
+ */
+static void homa_test_data(struct homa_test_ctx *ctx, u16 sport, u16 dport,
+			   u64 sender_id, u32 msg_len, u32 incoming,
+			   u32 offset, u32 len)
+{
+	struct homa_data_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	homa_common_hdr_init(&h.common, HOMA_PKT_DATA, sport, dport,
+			     sender_id);
+	h.common.sequence = cpu_to_be32(offset);
+	h.message_length = cpu_to_be32(msg_len);
+	h.incoming = cpu_to_be32(incoming);
+	h.seg.offset = cpu_to_be32(offset);
+	homa_test_inject(ctx, &h, sizeof(h), offset, len);
+}
+
+/* Inject a piece of a request from the client socket to the server. */
+static void homa_test_request(struct homa_test_ctx *ctx, u64 client_id,
+			      u32 msg_len, u32 incoming, u32 offset, u32 len)
+{
+	homa_test_data(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT,
+		       client_id, msg_len, incoming, offset, len);
+}
+
+static void homa_test_grant(struct homa_test_ctx *ctx, u16 sport, u16 dport,
+			    u64 sender_id, u32 offset)
+{
+	struct homa_grant_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	homa_common_hdr_init(&h.common, HOMA_PKT_GRANT, sport, dport,
+			     sender_id);
+	h.offset = cpu_to_be32(offset);
+	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
+}
+
+/* Inject an ACK from the client socket to the server with @num_acks in
+ * its count field and the (client id, server port) pairs of @acks (@n of
+ * them; the rest are zero).
+ */
+static void homa_test_ack(struct homa_test_ctx *ctx, u16 num_acks,
+			  const u64 *acks, int n)
+{
+	struct homa_ack_hdr h;
+	int i;
+
+	memset(&h, 0, sizeof(h));
+	homa_common_hdr_init(&h.common, HOMA_PKT_ACK, ctx->client_port,
+			     HOMA_TEST_SERVER_PORT, 0);
+	h.num_acks = cpu_to_be16(num_acks);
+	for (i = 0; i < n && i < HOMA_MAX_ACKS_PER_PKT; i++) {
+		h.acks[i].client_id = cpu_to_be64(acks[2 * i]);
+		h.acks[i].server_port = cpu_to_be16(acks[2 * i + 1]);
+	}
+	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
+}
+
+static void homa_test_get_rpc(struct homa_sock *hsk, u64 id,
+			      struct homa_test_rpc *r)
+{
+	struct homa_rpc *rpc;
+	struct sk_buff *skb;
+	int i = 0;
+
+	memset(r, 0, sizeof(*r));
+	spin_lock_bh(&hsk->lock);
+	if (homa_is_client(id))
+		rpc = homa_rpc_find_client(hsk, id);
+	else
+		rpc = homa_rpc_find_server(hsk, NULL, 0, id);
+	if (rpc) {
+		r->found = true;
+		r->state = rpc->state;
+		r->flags = rpc->flags;
+		r->in_length = rpc->msgin.length;
+		r->in_remaining = rpc->msgin.bytes_remaining;
+		r->in_recv_end = rpc->msgin.recv_end;
+		r->in_granted = rpc->msgin.granted;
+		r->in_charged = rpc->msgin.charged;
+		r->in_gaps = rpc->msgin.num_gaps;
+		r->in_pkts = skb_queue_len(&rpc->msgin.packets);
+		skb_queue_walk(&rpc->msgin.packets, skb) {
+			if (i >= ARRAY_SIZE(r->pkt_offset))
+				break;
+			r->pkt_offset[i] = HOMA_SKB_CB(skb)->offset;
+			r->pkt_len[i++] = skb->len;
+		}
+		r->buf_wait = !(rpc->flags & HOMA_RPC_F_BUFS) &&
+			      !list_empty(&rpc->ready_links);
+		r->grant_wait = !list_empty(&rpc->grant_links);
+		r->out_length = rpc->msgout.length;
+		r->out_next = rpc->msgout.next_offset;
+		r->out_granted = rpc->msgout.granted;
+		r->out_seg = rpc->msgout.seg_size;
+	}
+	spin_unlock_bh(&hsk->lock);
+}
+
+static void homa_test_get_sock(struct homa_sock *hsk,
+			       struct homa_test_sock *s)
+{
+	struct list_head *pos;
+
+	memset(s, 0, sizeof(*s));
+	spin_lock_bh(&hsk->lock);
+	s->num_rpcs = hsk->num_rpcs;
+	list_for_each(pos, &hsk->ready_rpcs)
+		s->ready++;
+	list_for_each(pos, &hsk->buf_waiters)
+		s->buf_waiters++;
+	s->ready_seq = hsk->ready_seq;
+	s->wmem_queued = hsk->wmem_queued;
+	spin_unlock_bh(&hsk->lock);
+}
+
+static int homa_test_num_rpcs(struct homa_sock *hsk)
+{
+	struct homa_test_sock s;
+
+	homa_test_get_sock(hsk, &s);
+	return s.num_rpcs;
+}
+
+/* The namespace's incoming budget: bytes charged and messages charged. */
+static void homa_test_get_grant(struct homa_test_ctx *ctx, int *total,
+				int *num_charged)
+{
+	struct homa_grant *g = &ctx->hn->grant;
+
+	spin_lock_bh(&g->lock);
+	*total = g->total_incoming;
+	*num_charged = g->num_charged;
+	spin_unlock_bh(&g->lock);
+}
+
+static void homa_test_expect_budget(struct homa_test_ctx *ctx, int total,
+				    int num_charged)
+{
+	int t, n;
+
+	homa_test_get_grant(ctx, &t, &n);
+	KUNIT_EXPECT_EQ(ctx->test, t, total);
+	KUNIT_EXPECT_EQ(ctx->test, n, num_charged);
+}
+
+static int homa_test_setsockopt(struct socket *sock, int optname,
+				void *val, unsigned int len)
+{
+	return sock->ops->setsockopt(sock, IPPROTO_HOMA, optname,
+				     KERNEL_SOCKPTR(val), len);
+}
+
+/* Register a receive buffer region with SO_HOMA_RCVBUF. */
+static void homa_test_set_region(struct homa_test_ctx *ctx,
+				 struct socket *sock)
+{
+	struct homa_rcvbuf_args args = {
+		.start = HOMA_TEST_REGION,
+		.length = (u64)HOMA_TEST_REGION_BPAGES << HOMA_BPAGE_SHIFT,
+	};
+
+	KUNIT_ASSERT_EQ(ctx->test,
+			homa_test_setsockopt(sock, SO_HOMA_RCVBUF, &args,
+					     sizeof(args)), 0);
+	homa_test_settle(ctx);
+}
+
+static struct socket *homa_test_socket(u16 port)
+{
+	struct sockaddr_in addr;
+	struct socket *sock;
+
+	if (sock_create_kern(&init_net, AF_INET, SOCK_DGRAM, IPPROTO_HOMA,
+			     &sock))
+		return NULL;
+	if (port) {
+		memset(&addr, 0, sizeof(addr));
+		addr.sin_family = AF_INET;
+		addr.sin_port = htons(port);
+		if (kernel_bind(sock, (struct sockaddr *)&addr, sizeof(addr))) {
+			sock_release(sock);
+			return NULL;
+		}
+	}
+	return sock;
+}
+
+/* Create ctx->extra_sock (automatic port, not a server); released when
+ * the test ends.
+ */
+static struct homa_sock *homa_test_extra_socket(struct homa_test_ctx *ctx)
+{
+	ctx->extra_sock = homa_test_socket(0);
+	KUNIT_ASSERT_NOT_NULL(ctx->test, ctx->extra_sock);
+	return homa_sk(ctx->extra_sock->sk);
+}
+
+/* Do to server RPC @id what a recvmsg of its (complete) request and then
+ * a sendmsg of a @len-byte response would do, without user memory:
+ * claim the request (homa_wait_for_message()), hand its buffers to the
+ * application and move it to HOMA_RPC_IN_SERVICE (homa_sk_recvmsg()),
+ * then attach the response and send what unscheduled bytes allow
+ * (homa_sk_sendmsg()).
+ */
+static void homa_test_respond(struct homa_test_ctx *ctx, u64 id, int len)
+{
+	struct homa_sock *hsk = ctx->server;
+	struct kunit *test = ctx->test;
+	struct homa_rpc *rpc;
+	int i, err = -ENOENT;
+	u8 *buf;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < len; i++)
+		buf[i] = homa_test_byte(i);
+
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_find_server(hsk, NULL, 0, id);
+	if (rpc && rpc->state == HOMA_RPC_INCOMING &&
+	    (rpc->flags & HOMA_RPC_F_READY)) {
+		rpc->flags |= HOMA_RPC_F_CLAIMED;
+		list_del_init(&rpc->ready_links);
+		rpc->state = HOMA_RPC_IN_SERVICE;
+		rpc->flags &= ~HOMA_RPC_F_BUFS;
+		skb_queue_purge(&rpc->msgin.packets);
+
+		rpc->state = HOMA_RPC_OUTGOING;
+		err = homa_msgout_init(rpc, buf, len);
+		buf = NULL;
+		if (!err)
+			homa_xmit_data(rpc);
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	homa_test_settle(ctx);
+}
+
+static void homa_test_msgin_reset(struct homa_msgin *m, int length)
+{
+	struct homa_gap *gap, *next;
+
+	list_for_each_entry_safe(gap, next, &m->gaps, links)
+		kfree(gap);
+	memset(m, 0, sizeof(*m));
+	m->length = length;
+	m->bytes_remaining = length;
+	INIT_LIST_HEAD(&m->gaps);
+	skb_queue_head_init(&m->packets);
+}
+
+/* Expect @m to have @n gaps, sorted and disjoint, and if @ranges is not
+ * NULL, to be exactly [ranges[2i], ranges[2i + 1]).
+ */
+static void homa_test_expect_gaps(struct kunit *test, struct homa_msgin *m,
+				  const u32 *ranges, int n)
+{
+	struct homa_gap *gap;
+	u32 prev_end = 0;
+	int i = 0;
+
+	KUNIT_EXPECT_EQ(test, m->num_gaps, n);
+	list_for_each_entry(gap, &m->gaps, links) {
+		KUNIT_EXPECT_LE_MSG(test, prev_end, gap->start, "gap %d", i);
+		KUNIT_EXPECT_LT_MSG(test, gap->start, gap->end, "gap %d", i);
+		KUNIT_EXPECT_LE_MSG(test, gap->end, m->recv_end, "gap %d", i);
+		prev_end = gap->end;
+		if (ranges && i < n) {
+			KUNIT_EXPECT_EQ_MSG(test, gap->start, ranges[2 * i],
+					    "gap %d", i);
+			KUNIT_EXPECT_EQ_MSG(test, gap->end, ranges[2 * i + 1],
+					    "gap %d", i);
+		}
+		i++;
+	}
+	KUNIT_EXPECT_EQ(test, i, n);
+}
+
+static int homa_rpc_test_init(struct kunit *test)
+{
+	struct homa_test_ctx *ctx;
+	enum homa_metric m;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+	test->priv = ctx;
+	ctx->test = test;
+	skb_queue_head_init(&ctx->captured);
+	atomic_set(&ctx->tx_packets, 0);
+	atomic_set(&ctx->rx_packets, 0);
+	atomic_set(&ctx->tap_lost, 0);
+	INIT_LIST_HEAD(&ctx->msgin.gaps);
+	skb_queue_head_init(&ctx->msgin.packets);
+
+	ctx->server_sock = homa_test_socket(HOMA_TEST_SERVER_PORT);
+	if (!ctx->server_sock)
+		return -EADDRINUSE;
+	ctx->client_sock = homa_test_socket(0);
+	if (!ctx->client_sock)
+		return -ENOMEM;
+	ctx->server = homa_sk(ctx->server_sock->sk);
+	ctx->client = homa_sk(ctx->client_sock->sk);
+	ctx->client_port = READ_ONCE(ctx->client->port);
+	/* homa_net(&init_net) would need homa_net_id; any socket has it. */
+	ctx->hn = ctx->server->hnet;
+	ctx->saved_params = ctx->hn->params;
+
+	ctx->tap.type = htons(ETH_P_ALL);
+	ctx->tap.dev = init_net.loopback_dev;
+	ctx->tap.func = homa_test_tap_rcv;
+	dev_add_pack(&ctx->tap);
+	ctx->tap_added = true;
+
+	for (m = 0; m < HOMA_NUM_METRICS; m++)
+		ctx->base[m] = homa_test_metric(ctx->hn, m);
+	return 0;
+}
+
+static void homa_rpc_test_exit(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_gap *gap, *next;
+
+	if (!ctx)
+		return;
+	homa_test_settle(ctx);
+	if (ctx->extra_sock)
+		sock_release(ctx->extra_sock);
+	if (ctx->client_sock)
+		sock_release(ctx->client_sock);
+	if (ctx->server_sock)
+		sock_release(ctx->server_sock);
+	if (ctx->hn)
+		ctx->hn->params = ctx->saved_params;
+	if (ctx->tap_added) {
+		homa_test_settle(ctx);
+		/* Waits (synchronize_net()) for tap calls in progress. */
+		dev_remove_pack(&ctx->tap);
+		ctx->tap_added = false;
+		KUNIT_EXPECT_EQ(test, atomic_read(&ctx->tap_lost), 0);
+	}
+	skb_queue_purge(&ctx->captured);
+	list_for_each_entry_safe(gap, next, &ctx->msgin.gaps, links)
+		kfree(gap);
+	INIT_LIST_HEAD(&ctx->msgin.gaps);
+}
+
+/* Reassembly: packets in order, out of order, exact duplicates, overlaps,
+ * and filling a gap at its start, its end, in its middle (a split) and
+ * exactly.
+ */
+static void homa_rpc_test_msgin_add(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_msgin *m = &ctx->msgin;
+
+	homa_test_msgin_reset(m, 5000);
+
+	/* In order. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 0, 1000));
+	KUNIT_EXPECT_EQ(test, m->recv_end, 1000);
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 1000, 2000));
+	KUNIT_EXPECT_EQ(test, m->recv_end, 2000);
+	homa_test_expect_gaps(test, m, NULL, 0);
+
+	/* Out of order: a gap opens. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 3000, 4000));
+	KUNIT_EXPECT_EQ(test, m->recv_end, 4000);
+	homa_test_expect_gaps(test, m, (const u32[]){ 2000, 3000 }, 1);
+
+	/* Exact duplicates, above and below the gap. */
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 3000, 4000));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 0, 1000));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 1000, 2000));
+
+	/* Overlaps: received bytes and the gap, the gap and received
+	 * bytes, received bytes and new ones.
+	 */
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 1500, 2500));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 2500, 3500));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 1500, 3500));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 3500, 4500));
+	KUNIT_EXPECT_EQ(test, m->recv_end, 4000);
+	homa_test_expect_gaps(test, m, (const u32[]){ 2000, 3000 }, 1);
+
+	/* The middle of the gap: it splits in two. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2200, 2400));
+	homa_test_expect_gaps(test, m,
+			      (const u32[]){ 2000, 2200, 2400, 3000 }, 2);
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 2200, 2400));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 2100, 2300));
+
+	/* Exactly the first gap: it goes. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2000, 2200));
+	homa_test_expect_gaps(test, m, (const u32[]){ 2400, 3000 }, 1);
+
+	/* Its start, then its end, then what is left. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2400, 2600));
+	homa_test_expect_gaps(test, m, (const u32[]){ 2600, 3000 }, 1);
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2800, 3000));
+	homa_test_expect_gaps(test, m, (const u32[]){ 2600, 2800 }, 1);
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2600, 2800));
+	homa_test_expect_gaps(test, m, NULL, 0);
+
+	/* The rest of the message. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 4000, 5000));
+	KUNIT_EXPECT_EQ(test, m->recv_end, 5000);
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 4999, 5000));
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 0, 5000));
+	homa_test_expect_gaps(test, m, NULL, 0);
+}
+
+/* HOMA_MAX_GAPS: packets that would open or split a gap beyond the limit
+ * are refused; those that close, shrink or extend nothing still count.
+ */
+static void homa_rpc_test_msgin_add_max_gaps(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_msgin *m = &ctx->msgin;
+	const u32 end = 4 * HOMA_MAX_GAPS;
+	struct homa_gap *gap;
+	u32 i;
+
+	homa_test_msgin_reset(m, HOMA_MAX_MESSAGE_LENGTH);
+
+	/* Gaps [4i, 4i + 3) with one received byte after each. */
+	for (i = 0; i < HOMA_MAX_GAPS; i++)
+		KUNIT_ASSERT_TRUE(test, homa_msgin_add(m, 4 * i + 3, 4 * i + 4));
+	KUNIT_ASSERT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+	KUNIT_EXPECT_EQ(test, m->recv_end, end);
+
+	/* A new gap beyond recv_end: refused, nothing changes. */
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, end + 3, end + 4));
+	KUNIT_EXPECT_EQ(test, m->recv_end, end);
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+
+	/* Bytes right at recv_end open no gap. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, end, end + 4));
+	KUNIT_EXPECT_EQ(test, m->recv_end, end + 4);
+
+	/* Splitting a gap: refused. */
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, 1, 2));
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+	gap = list_first_entry(&m->gaps, struct homa_gap, links);
+	KUNIT_EXPECT_EQ(test, gap->start, 0);
+	KUNIT_EXPECT_EQ(test, gap->end, 3);
+
+	/* Shrinking a gap at either end is fine. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 0, 1));
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 2, 3));
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+
+	/* Closing one makes room for one more. */
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 1, 2));
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS - 1);
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 5, 6));
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+	homa_test_expect_gaps(test, m, NULL, HOMA_MAX_GAPS);
+	KUNIT_EXPECT_FALSE(test, homa_msgin_add(m, end + 100, end + 101));
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, 4, 5));
+	KUNIT_EXPECT_TRUE(test, homa_msgin_add(m, end + 100, end + 101));
+	KUNIT_EXPECT_EQ(test, m->num_gaps, HOMA_MAX_GAPS);
+	KUNIT_EXPECT_EQ(test, m->recv_end, end + 101);
+	gap = list_first_entry(&m->gaps, struct homa_gap, links);
+	KUNIT_EXPECT_EQ(test, gap->start, 6);
+	KUNIT_EXPECT_EQ(test, gap->end, 7);
+	gap = list_last_entry(&m->gaps, struct homa_gap, links);
+	KUNIT_EXPECT_EQ(test, gap->start, end + 4);
+	KUNIT_EXPECT_EQ(test, gap->end, end + 100);
+}
+
+/* At most once: a retransmitted single-packet request does not make a
+ * second RPC, and the message becomes ready only once.
+ */
+static void homa_rpc_test_dup_request(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_sock s;
+	struct homa_test_rpc r;
+
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 1000, 100, 100, 0, 100);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 1);
+	KUNIT_EXPECT_EQ(test, s.ready, 1);
+	KUNIT_EXPECT_EQ(test, s.ready_seq, 1);
+	homa_test_get_rpc(ctx->server, 1001, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+	KUNIT_EXPECT_EQ(test, r.flags, HOMA_RPC_F_READY | HOMA_RPC_F_BUFS);
+	KUNIT_EXPECT_EQ(test, r.in_length, 100);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 1);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			0);
+
+	homa_test_request(ctx, 1000, 100, 100, 0, 100);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 1);
+	KUNIT_EXPECT_EQ(test, s.ready, 1);
+	KUNIT_EXPECT_EQ(test, s.ready_seq, 1);
+	homa_test_get_rpc(ctx->server, 1001, &r);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_RCVD +
+					HOMA_PKT_DATA - HOMA_PKT_MIN_TYPE), 2);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+}
+
+/* A three-packet request arriving last packet first is reassembled and
+ * becomes ready exactly once.
+ */
+static void homa_rpc_test_reversed_packets(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_sock s;
+	struct homa_test_rpc r;
+
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 1100, 3000, 3000, 2000, 1000);
+	homa_test_get_rpc(ctx->server, 1101, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.flags, HOMA_RPC_F_BUFS);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 2000);
+	KUNIT_EXPECT_EQ(test, r.in_recv_end, 3000);
+	KUNIT_EXPECT_EQ(test, r.in_gaps, 1);
+
+	homa_test_request(ctx, 1100, 3000, 3000, 1000, 1000);
+	homa_test_get_rpc(ctx->server, 1101, &r);
+	KUNIT_EXPECT_EQ(test, r.flags, HOMA_RPC_F_BUFS);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 1000);
+	KUNIT_EXPECT_EQ(test, r.in_gaps, 1);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.ready, 0);
+	KUNIT_EXPECT_EQ(test, s.ready_seq, 0);
+
+	homa_test_request(ctx, 1100, 3000, 3000, 0, 1000);
+	homa_test_get_rpc(ctx->server, 1101, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+	KUNIT_EXPECT_EQ(test, r.flags, HOMA_RPC_F_READY | HOMA_RPC_F_BUFS);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	KUNIT_EXPECT_EQ(test, r.in_recv_end, 3000);
+	KUNIT_EXPECT_EQ(test, r.in_gaps, 0);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 3);
+	KUNIT_EXPECT_EQ(test, r.pkt_offset[0], 2000);
+	KUNIT_EXPECT_EQ(test, r.pkt_offset[1], 1000);
+	KUNIT_EXPECT_EQ(test, r.pkt_offset[2], 0);
+	KUNIT_EXPECT_EQ(test, r.pkt_len[0], 1000);
+	KUNIT_EXPECT_EQ(test, r.pkt_len[1], 1000);
+	KUNIT_EXPECT_EQ(test, r.pkt_len[2], 1000);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 1);
+	KUNIT_EXPECT_EQ(test, s.ready, 1);
+	KUNIT_EXPECT_EQ(test, s.ready_seq, 1);
+
+	/* A late duplicate changes nothing. */
+	homa_test_request(ctx, 1100, 3000, 3000, 1000, 1000);
+	homa_test_get_rpc(ctx->server, 1101, &r);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 3);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 1);
+	KUNIT_EXPECT_EQ(test, s.ready, 1);
+	KUNIT_EXPECT_EQ(test, s.ready_seq, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+}
+
+/* DATA whose message_length disagrees with the first packet's, or whose
+ * segment does not fit its message, is dropped as bad data.
+ */
+static void homa_rpc_test_bad_data(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_rpc r;
+
+	homa_test_request(ctx, 1200, 3000, 3000, 0, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_BUFFER_STALLS), 1);
+
+	/* message_length 4000 instead of 3000. */
+	homa_test_request(ctx, 1200, 4000, 3000, 1000, 1000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
+	homa_test_get_rpc(ctx->server, 1201, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.in_length, 3000);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 2000);
+	KUNIT_EXPECT_EQ(test, r.in_recv_end, 1000);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 1);
+
+	/* A segment running past the end of the message. */
+	homa_test_request(ctx, 1200, 3000, 3000, 2500, 1000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 2);
+
+	/* A message longer than HOMA_MAX_MESSAGE_LENGTH, for a new RPC. */
+	homa_test_request(ctx, 1202, HOMA_MAX_MESSAGE_LENGTH + 1, 3000, 0,
+			  1000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 3);
+
+	homa_test_get_rpc(ctx->server, 1201, &r);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 2000);
+	KUNIT_EXPECT_EQ(test, r.in_pkts, 1);
+	homa_test_get_rpc(ctx->server, 1203, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			0);
+}
+
+/* Check captured packet @n: an ICMP port unreachable about a DATA packet
+ * of client RPC @id from the client socket to port @dport.
+ */
+static void homa_test_expect_icmp(struct homa_test_ctx *ctx, unsigned int n,
+				  u16 dport, u64 id)
+{
+	struct sk_buff *skb = homa_test_nth(ctx, n);
+	const struct homa_common_hdr *h;
+	struct kunit *test = ctx->test;
+	const struct iphdr *iph, *inner;
+	const struct icmphdr *icmph;
+	unsigned int off;
+
+	iph = (const struct iphdr *)skb->data;
+	KUNIT_ASSERT_EQ(test, iph->protocol, IPPROTO_ICMP);
+	KUNIT_EXPECT_EQ(test, ntohl(iph->daddr), INADDR_LOOPBACK);
+	off = iph->ihl * 4;
+	KUNIT_ASSERT_GE(test, skb->len, off + sizeof(*icmph) + sizeof(*inner));
+	icmph = (const struct icmphdr *)(skb->data + off);
+	KUNIT_EXPECT_EQ(test, icmph->type, ICMP_DEST_UNREACH);
+	KUNIT_EXPECT_EQ(test, icmph->code, ICMP_PORT_UNREACH);
+	off += sizeof(*icmph);
+	inner = (const struct iphdr *)(skb->data + off);
+	KUNIT_EXPECT_EQ(test, inner->protocol, IPPROTO_HOMA);
+	off += inner->ihl * 4;
+	KUNIT_ASSERT_GE(test, skb->len, off + sizeof(*h));
+	h = (const struct homa_common_hdr *)(skb->data + off);
+	KUNIT_EXPECT_EQ(test, h->type, HOMA_PKT_DATA);
+	KUNIT_EXPECT_EQ(test, ntohs(h->sport), ctx->client_port);
+	KUNIT_EXPECT_EQ(test, ntohs(h->dport), dport);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(h->sender_id), id);
+}
+
+/* A request for a socket that is not a server (no bound port, no
+ * SO_HOMA_SERVER) makes no RPC and is answered with ICMP port
+ * unreachable; so is one for a port no socket has. SO_HOMA_SERVER makes
+ * the socket accept requests.
+ */
+static void homa_rpc_test_no_server(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_sock *hsk = homa_test_extra_socket(ctx);
+	u16 port = READ_ONCE(hsk->port);
+	struct homa_test_rpc r;
+	int one = 1;
+
+	KUNIT_ASSERT_GE(test, port, HOMA_MIN_DEFAULT_PORT);
+	homa_test_data(ctx, ctx->client_port, port, 1300, 100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(hsk), 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SERVER),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 0);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_icmp(ctx, 0, port, 1300);
+
+	/* No socket at all. */
+	homa_test_data(ctx, ctx->client_port, HOMA_TEST_FREE_PORT, 1302, 100,
+		       100, 0, 100);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_icmp(ctx, 1, HOMA_TEST_FREE_PORT, 1302);
+
+	/* SO_HOMA_SERVER: now the request makes an RPC, silently. */
+	KUNIT_ASSERT_EQ(test, homa_test_setsockopt(ctx->extra_sock,
+						   SO_HOMA_SERVER, &one,
+						   sizeof(one)), 0);
+	homa_test_data(ctx, ctx->client_port, port, 1300, 100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(hsk), 1);
+	homa_test_get_rpc(hsk, 1301, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SERVER),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+}
+
+/* Set the parameters the grant tests depend on. */
+static void homa_test_grant_params(struct homa_test_ctx *ctx,
+				   int max_incoming)
+{
+	int total, n;
+
+	homa_test_get_grant(ctx, &total, &n);
+	KUNIT_ASSERT_EQ_MSG(ctx->test, total, 0,
+			    "init_net has incoming messages already");
+	KUNIT_ASSERT_EQ(ctx->test, n, 0);
+	WRITE_ONCE(ctx->hn->params.window, 0);
+	WRITE_ONCE(ctx->hn->params.max_incoming, max_incoming);
+}
+
+/* Grants: the first packet of a 200000-byte request (incoming 40000) gets
+ * a GRANT up to received + window; a second such request gets none while
+ * the bytes expected would exceed max_incoming, and waits; both are
+ * granted once there is budget again.
+ */
+static void homa_rpc_test_grant_window(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_rpc r;
+
+	homa_test_grant_params(ctx, 100000);
+	WRITE_ONCE(ctx->hn->params.window, 80000);
+	homa_test_set_region(ctx, ctx->server_sock);
+
+	/* A: window 80000, target min(200000, 1000 + 80000) = 81000, well
+	 * within the budget.
+	 */
+	homa_test_request(ctx, 2000, 200000, 40000, 0, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_grant(ctx, 0, 2001, 81000);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_GRANTS_SENT), 1);
+	homa_test_get_rpc(ctx->server, 2001, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 81000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 80000);
+	KUNIT_EXPECT_FALSE(test, r.grant_wait);
+	homa_test_expect_budget(ctx, 80000, 1);
+
+	/* B: its unscheduled 40000 bytes are coming anyway (charged 39000);
+	 * more would exceed max_incoming (80000 + 39000 > 100000): no
+	 * GRANT, and B waits for budget.
+	 */
+	homa_test_request(ctx, 2002, 200000, 40000, 0, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_GRANTS_SENT), 1);
+	homa_test_get_rpc(ctx->server, 2003, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 40000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 39000);
+	KUNIT_EXPECT_TRUE(test, r.grant_wait);
+	homa_test_expect_budget(ctx, 119000, 2);
+
+	/* More data for A: target 82000, but the budget caps it at
+	 * 100000 - 39000 + 2000 = 63000, below what it has: no GRANT, and
+	 * A waits too.
+	 */
+	homa_test_request(ctx, 2000, 200000, 40000, 1000, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_get_rpc(ctx->server, 2001, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 81000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 79000);
+	KUNIT_EXPECT_TRUE(test, r.grant_wait);
+	homa_test_get_rpc(ctx->server, 2003, &r);
+	KUNIT_EXPECT_TRUE(test, r.grant_wait);
+	homa_test_expect_budget(ctx, 118000, 2);
+
+	/* With max_incoming 400000, B's next packet gets its full window:
+	 * a GRANT to 2000 + 80000 = 82000; the recheck that follows gives
+	 * the waiting A its window too (2000 + 80000).
+	 */
+	WRITE_ONCE(ctx->hn->params.max_incoming, 400000);
+	homa_test_request(ctx, 2002, 200000, 40000, 1000, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_expect_grant(ctx, 1, 2003, 82000);
+	homa_test_expect_grant(ctx, 2, 2001, 82000);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_GRANTS_SENT), 3);
+	homa_test_get_rpc(ctx->server, 2003, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 82000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 80000);
+	KUNIT_EXPECT_FALSE(test, r.grant_wait);
+	homa_test_get_rpc(ctx->server, 2001, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 82000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 80000);
+	KUNIT_EXPECT_FALSE(test, r.grant_wait);
+	homa_test_expect_budget(ctx, 160000, 2);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_BUFFER_STALLS), 0);
+}
+
+/* Without receive buffers a message gets no grant beyond its unscheduled
+ * bytes and waits for buffers (counted once as a stall); registering a
+ * region gives it buffers and a GRANT.
+ */
+static void homa_rpc_test_no_buffers_no_grant(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_sock s;
+	struct homa_test_rpc r;
+
+	homa_test_grant_params(ctx, 400000);
+	homa_test_request(ctx, 2100, 200000, 40000, 0, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_GRANTS_SENT), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_BUFFER_STALLS), 1);
+	homa_test_get_rpc(ctx->server, 2101, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.flags, 0);
+	KUNIT_EXPECT_TRUE(test, r.buf_wait);
+	KUNIT_EXPECT_FALSE(test, r.grant_wait);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 40000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 39000);
+	homa_test_expect_budget(ctx, 39000, 1);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.buf_waiters, 1);
+	KUNIT_EXPECT_EQ(test, s.ready, 0);
+
+	homa_test_request(ctx, 2100, 200000, 40000, 1000, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_BUFFER_STALLS), 1);
+	homa_test_get_rpc(ctx->server, 2101, &r);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 40000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 38000);
+
+	/* Buffers arrive: window 400000 / (1 + 1) reaches the end. */
+	homa_test_set_region(ctx, ctx->server_sock);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_grant(ctx, 0, 2101, 200000);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_GRANTS_SENT), 1);
+	homa_test_get_rpc(ctx->server, 2101, &r);
+	KUNIT_EXPECT_EQ(test, r.flags, HOMA_RPC_F_BUFS);
+	KUNIT_EXPECT_FALSE(test, r.buf_wait);
+	KUNIT_EXPECT_EQ(test, r.in_granted, 200000);
+	KUNIT_EXPECT_EQ(test, r.in_charged, 198000);
+	homa_test_expect_budget(ctx, 198000, 1);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.buf_waiters, 0);
+}
+
+/* ACKs: a server RPC whose whole response went out is freed by an ACK
+ * naming it; an ACK claiming 6 entries is dropped, and ACKs for other
+ * ids or ports change nothing. A retransmitted request for an RPC in
+ * service is a duplicate.
+ */
+static void homa_rpc_test_ack(struct kunit *test)
+{
+	static const u64 two_acks[] = { 3002, HOMA_TEST_SERVER_PORT,
+					3000, HOMA_TEST_SERVER_PORT };
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_sock s;
+	struct homa_test_rpc r;
+
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 3000, 100, 100, 0, 100);
+	homa_test_respond(ctx, 3001, 3000);
+
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_data(ctx, 0, HOMA_TEST_SERVER_PORT, ctx->client_port,
+			      3001, 3000, 3000, 0, 3000);
+	homa_test_get_rpc(ctx->server, 3001, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+	KUNIT_EXPECT_EQ(test, r.out_length, 3000);
+	KUNIT_EXPECT_EQ(test, r.out_next, 3000);
+	KUNIT_EXPECT_EQ(test, r.out_granted, 3000);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.wmem_queued, 3000);
+
+	/* The request again: at most once. */
+	homa_test_request(ctx, 3000, 100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+
+	/* num_acks 6: more than an ACK can hold. */
+	homa_test_ack(ctx, 6, (const u64[]){ 3000, HOMA_TEST_SERVER_PORT }, 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+
+	/* Another id, another server port, no id. */
+	homa_test_ack(ctx, 1, (const u64[]){ 3002, HOMA_TEST_SERVER_PORT }, 1);
+	homa_test_ack(ctx, 1, (const u64[]){ 3000, HOMA_TEST_FREE_PORT }, 1);
+	homa_test_ack(ctx, 1, (const u64[]){ 0, HOMA_TEST_SERVER_PORT }, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
+
+	/* The right one, second of two entries. */
+	homa_test_ack(ctx, 2, two_acks, 2);
+	homa_test_get_rpc(ctx->server, 3001, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 0);
+	KUNIT_EXPECT_EQ(test, s.wmem_queued, 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
+
+	/* A second ACK finds nothing. */
+	homa_test_ack(ctx, 1, (const u64[]){ 3000, HOMA_TEST_SERVER_PORT }, 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+}
+
+/* A response longer than the unscheduled bytes: only those go out, an ACK
+ * before the rest is sent does not free the RPC, a GRANT sends the rest
+ * (a GRANT past the end sends nothing more), and then the ACK frees it.
+ */
+static void homa_rpc_test_grant_sends_response(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	const u32 len = 100000;
+	u32 seg, unsched, off;
+	struct homa_test_rpc r;
+	unsigned int n;
+
+	WRITE_ONCE(ctx->hn->params.unsched_bytes, 40000);
+	WRITE_ONCE(ctx->hn->params.max_gso_size, 10000);
+	/* Packet payload: the loopback MTU or max_gso_size, less the IPv4
+	 * and DATA headers; unscheduled bytes round up to whole packets.
+	 */
+	seg = min_t(u32, init_net.loopback_dev->mtu - sizeof(struct iphdr),
+		    10000) - sizeof(struct homa_data_hdr);
+	unsched = DIV_ROUND_UP(40000, seg) * seg;
+	KUNIT_ASSERT_LT(test, unsched, len);
+
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 3100, 100, 100, 0, 100);
+	homa_test_respond(ctx, 3101, len);
+	homa_test_get_rpc(ctx->server, 3101, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.out_seg, seg);
+	KUNIT_EXPECT_EQ(test, r.out_granted, unsched);
+	KUNIT_EXPECT_EQ(test, r.out_next, unsched);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), unsched / seg);
+	for (n = 0, off = 0; off < unsched; n++, off += seg)
+		homa_test_expect_data(ctx, n, HOMA_TEST_SERVER_PORT,
+				      ctx->client_port, 3101, len, unsched,
+				      off, seg);
+
+	homa_test_ack(ctx, 1, (const u64[]){ 3100, HOMA_TEST_SERVER_PORT }, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 0);
+
+	homa_test_grant(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 3100,
+			len);
+	homa_test_get_rpc(ctx->server, 3101, &r);
+	KUNIT_EXPECT_EQ(test, r.out_granted, len);
+	KUNIT_EXPECT_EQ(test, r.out_next, len);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), DIV_ROUND_UP(len, seg));
+	for (; off < len; n++, off += seg)
+		homa_test_expect_data(ctx, n, HOMA_TEST_SERVER_PORT,
+				      ctx->client_port, 3101, len, len, off,
+				      min(seg, len - off));
+
+	homa_test_grant(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 3100,
+			2 * len);
+	homa_test_get_rpc(ctx->server, 3101, &r);
+	KUNIT_EXPECT_EQ(test, r.out_granted, len);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), DIV_ROUND_UP(len, seg));
+
+	homa_test_ack(ctx, 1, (const u64[]){ 3100, HOMA_TEST_SERVER_PORT }, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			DIV_ROUND_UP(len, seg));
+}
+
+/* GRANTs for RPCs that do not exist, or that have nothing to send, are
+ * dropped as packets for unknown RPCs.
+ */
+static void homa_rpc_test_grant_unknown_rpc(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+
+	homa_test_grant(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 4000,
+			10000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			1);
+
+	/* A server RPC still receiving its request. */
+	homa_test_request(ctx, 4002, 3000, 3000, 0, 1000);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	homa_test_grant(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 4002,
+			10000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			2);
+
+	/* A client id on the client socket. */
+	homa_test_grant(ctx, HOMA_TEST_SERVER_PORT, ctx->client_port, 4005,
+			10000);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			3);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_RCVD +
+					HOMA_PKT_GRANT - HOMA_PKT_MIN_TYPE), 3);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+}
+
+/* A response for a client RPC the socket does not have is dropped. */
+static void homa_rpc_test_client_unknown_response(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+
+	homa_test_data(ctx, HOMA_TEST_SERVER_PORT, ctx->client_port, 5001, 100,
+		       100, 0, 100);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->client), 0);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SERVER),
+			0);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+}
+
+/* Client side, end to end over loopback: a client RPC's request reaches
+ * the server socket; a response from the wrong port is dropped; the
+ * response completes the RPC, which sends an ACK naming it; a duplicate
+ * response is dropped and draws no second ACK.
+ */
+static void homa_rpc_test_client_response(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_sock *hsk = ctx->client;
+	const struct homa_ack_hdr *ack;
+	struct homa_peer *peer;
+	struct homa_test_rpc r;
+	struct in6_addr addr;
+	struct homa_rpc *rpc;
+	unsigned int len;
+	int i, err = -ENOMEM;
+	u64 id = 0;
+	u8 *buf;
+
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
+	peer = homa_peer_get(ctx->hn, &addr);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	buf = kvmalloc(200, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < 200; i++)
+		buf[i] = homa_test_byte(i);
+
+	/* What homa_sk_sendmsg() does for a new request. */
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_SERVER_PORT);
+	if (rpc) {
+		id = rpc->id;
+		err = homa_msgout_init(rpc, buf, 200);
+		buf = NULL;
+		if (!err)
+			homa_xmit_data(rpc);
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, homa_is_client(id));
+	homa_test_settle(ctx);
+
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_data(ctx, 0, ctx->client_port, HOMA_TEST_SERVER_PORT,
+			      id, 200, 200, 0, 200);
+	homa_test_get_rpc(ctx->server, id | 1, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+
+	/* Right id, wrong server port. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1, 300,
+		       300, 0, 300);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			1);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+	KUNIT_EXPECT_EQ(test, r.in_length, -1);
+
+	homa_test_data(ctx, HOMA_TEST_SERVER_PORT, ctx->client_port, id | 1,
+		       300, 300, 0, 300);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+	KUNIT_EXPECT_EQ(test, r.in_length, 300);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	ack = homa_test_homa_pkt(ctx, 1, HOMA_PKT_ACK, ctx->client_port,
+				 HOMA_TEST_SERVER_PORT, id, &len);
+	KUNIT_EXPECT_EQ(test, len, sizeof(*ack));
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), id);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
+			HOMA_TEST_SERVER_PORT);
+	for (i = 1; i < HOMA_MAX_ACKS_PER_PKT; i++)
+		KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[i].client_id), 0);
+	/* The server had not answered, so the ACK freed nothing there. */
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 0);
+
+	homa_test_data(ctx, HOMA_TEST_SERVER_PORT, ctx->client_port, id | 1,
+		       300, 300, 0, 300);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(hsk), 1);
+}
+
+static struct kunit_case homa_rpc_test_cases[] = {
+	KUNIT_CASE(homa_rpc_test_msgin_add),
+	KUNIT_CASE(homa_rpc_test_msgin_add_max_gaps),
+	KUNIT_CASE(homa_rpc_test_dup_request),
+	KUNIT_CASE(homa_rpc_test_reversed_packets),
+	KUNIT_CASE(homa_rpc_test_bad_data),
+	KUNIT_CASE(homa_rpc_test_no_server),
+	KUNIT_CASE(homa_rpc_test_grant_window),
+	KUNIT_CASE(homa_rpc_test_no_buffers_no_grant),
+	KUNIT_CASE(homa_rpc_test_ack),
+	KUNIT_CASE(homa_rpc_test_grant_sends_response),
+	KUNIT_CASE(homa_rpc_test_grant_unknown_rpc),
+	KUNIT_CASE(homa_rpc_test_client_unknown_response),
+	KUNIT_CASE(homa_rpc_test_client_response),
+	{}
+};
+
+static struct kunit_suite homa_rpc_test_suite = {
+	.name = "homa_rpc",
+	.init = homa_rpc_test_init,
+	.exit = homa_rpc_test_exit,
+	.test_cases = homa_rpc_test_cases,
+};
+
+kunit_test_suite(homa_rpc_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for Homa's RPC layer, at the packet level");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
