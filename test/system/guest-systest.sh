@@ -48,6 +48,7 @@ all_tests=(
 	netns_test.py
 	metrics_test.py
 	uapi_ioctl
+	example_test.sh
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then

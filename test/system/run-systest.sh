@@ -72,6 +72,13 @@ log=$build/run-$kernel.log
 
 # ---- on this host: C helpers and the uAPI compile check
 echo "# ===== host: build C helpers"
+# The README's example program, built exactly as the README says.
+if ! msg=$(gcc -Wall -Wextra -Werror -I"$repo" -o "$build/homa_example" \
+		"$repo/util/homa_example.c" -lpthread 2>&1); then
+	echo "# run-systest: building homa_example failed"
+	echo "$msg" | sed 's/^/#   /'
+	rm -f "$build/homa_example"
+fi
 if msg=$(gcc -Wall -Werror -I"$repo/uapi" -o "$build/uapi_ioctl" \
 	"$here/uapi_ioctl.c" 2>&1); then
 	echo "# built $build/uapi_ioctl"
