@@ -3,7 +3,7 @@
 # Builds homa.ko against an installed kernel (KDIR) and drives the test
 # machinery.  Kernel-side objects are described in Kbuild.
 #
-#   make            build homa.ko for KDIR
+#   make            build homa.ko for KDIR and the tools in util/
 #   make check      everything a reviewer runs: W=1 build, sparse,
 #                   checkpatch, KUnit and system tests in VMs
 #   make kunit      KUnit suites in the debug-kernel VM
@@ -27,10 +27,10 @@ else
 KDIR_WHY := set by KDIR=
 endif
 
-.PHONY: all module install clean deps testkernel debug-build kunit systest \
+.PHONY: all module tools install clean deps testkernel debug-build kunit systest \
 	sparse checkpatch check print-kdir
 
-all: module
+all: module tools
 
 module:
 	@if [ -z "$(KDIR)" ] || [ ! -f "$(KDIR)/Makefile" ]; then \
@@ -42,8 +42,11 @@ module:
 
 # Install into /lib/modules/<release>/updates (modules_install runs depmod)
 # so that socket(..., IPPROTO_HOMA) autoloads the module.
-install: module
+install: module tools
 	$(MAKE) -C $(KDIR) M=$(ROOT) INSTALL_MOD_DIR=updates modules_install
+
+tools:
+	$(MAKE) -C util
 
 deps:
 	@bash scripts/install-deps.sh
@@ -59,7 +62,7 @@ debug-build: testkernel
 kunit: debug-build
 	@bash test/kunit/run-kunit.sh
 
-systest: module debug-build
+systest: module tools debug-build
 	@bash test/system/run-systest.sh --kernel stock
 	@bash test/system/run-systest.sh --kernel debug
 
@@ -77,4 +80,5 @@ check:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(ROOT) clean 2>/dev/null || true
+	$(MAKE) -C util clean
 	rm -rf build

@@ -267,7 +267,16 @@ static int homa_sk_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 		if (args.flags & HOMA_SENDMSG_PRIVATE)
 			rpc->flags |= HOMA_RPC_F_PRIVATE;
 	} else {
-		rpc = homa_rpc_find_server(hsk, NULL, 0, args.id);
+		/* Clients on different hosts may use the same id: the
+		 * destination picks the RPC.
+		 */
+		rpc = homa_rpc_find_server_addr(hsk, &addr, port, args.id);
+		if (!rpc && homa_rpc_find_server(hsk, NULL, 0, args.id)) {
+			spin_unlock_bh(&hsk->lock);
+			kvfree(buf);
+			homa_sock_set_error(hsk, "sendmsg: msg_name is not the requester");
+			return -EINVAL;
+		}
 		if (!rpc) {
 			/* The RPC ended (e.g. aborted): nothing to send. */
 			spin_unlock_bh(&hsk->lock);
@@ -278,13 +287,6 @@ static int homa_sk_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 			spin_unlock_bh(&hsk->lock);
 			kvfree(buf);
 			homa_sock_set_error(hsk, "sendmsg: response not expected");
-			return -EINVAL;
-		}
-		if (!ipv6_addr_equal(&rpc->peer->addr, &addr) ||
-		    rpc->dport != port) {
-			spin_unlock_bh(&hsk->lock);
-			kvfree(buf);
-			homa_sock_set_error(hsk, "sendmsg: msg_name is not the requester");
 			return -EINVAL;
 		}
 		rpc->state = HOMA_RPC_OUTGOING;
@@ -410,7 +412,8 @@ static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		} else {
 			/* The application owns the request's buffers now. */
 			rpc->state = HOMA_RPC_IN_SERVICE;
-			rpc->flags &= ~HOMA_RPC_F_BUFS;
+			rpc->flags &= ~(HOMA_RPC_F_BUFS | HOMA_RPC_F_READY |
+					HOMA_RPC_F_CLAIMED);
 			skb_queue_purge(&rpc->msgin.packets);
 		}
 	}

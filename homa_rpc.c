@@ -149,6 +149,32 @@ struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
 EXPORT_SYMBOL_IF_KUNIT(homa_rpc_find_server);
 
 /**
+ * homa_rpc_find_server_addr() - Find a live server RPC of a socket by its
+ * client's address. Caller holds the socket lock.
+ * @hsk:  Socket.
+ * @addr: Client host (IPv4 v4-mapped).
+ * @port: Client port.
+ * @id:   Local id.
+ *
+ * Return: the RPC, or NULL.
+ */
+struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
+					   const struct in6_addr *addr,
+					   u16 port, u64 id)
+{
+	struct homa_rpc *rpc;
+
+	lockdep_assert_held(&hsk->lock);
+	hlist_for_each_entry(rpc, homa_rpc_bucket(hsk->server_rpcs, id),
+			     hash_links) {
+		if (rpc->id == id && rpc->dport == port &&
+		    ipv6_addr_equal(&rpc->peer->addr, addr))
+			return rpc;
+	}
+	return NULL;
+}
+
+/**
  * homa_rpc_end() - End an RPC: unlink it from its socket and namespace,
  * give back its pool space, memory charge and incoming-byte budget.
  * Caller holds the socket lock. Safe to call twice.

@@ -12,6 +12,8 @@
 #include <linux/skbuff.h>
 #include <linux/types.h>
 
+struct in6_addr;
+
 struct homa_peer;
 struct homa_sock;
 
@@ -222,6 +224,9 @@ struct homa_rpc *homa_rpc_find_client(struct homa_sock *hsk, u64 id);
 struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
 				      const struct homa_peer *peer, u16 dport,
 				      u64 id);
+struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
+					   const struct in6_addr *addr,
+					   u16 port, u64 id);
 void homa_rpc_end(struct homa_rpc *rpc);
 void homa_rpc_put(struct homa_rpc *rpc);
 

@@ -58,7 +58,7 @@ run_stage deps bash scripts/install-deps.sh
 count_simple deps $?
 
 # Zero warnings: any compiler warning in the W=1 build fails this stage.
-run_stage build bash -c 'make module 2>&1 | tee '"$logdir"'/build.log.raw; \
+run_stage build bash -c 'make module tools 2>&1 | tee '"$logdir"'/build.log.raw; \
 	[ "${PIPESTATUS[0]}" = 0 ] || exit 1; \
 	! grep -E "(warning|error):" '"$logdir"'/build.log.raw'
 count_simple build $?

@@ -49,6 +49,7 @@ all_tests=(
 	metrics_test.py
 	uapi_ioctl
 	example_test.sh
+	rpc_api_test
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then
@@ -69,14 +70,18 @@ run_one() {
 	case $t in
 	*.py) cmd=("$py" "$here/$t") ;;
 	*.sh) cmd=(bash "$here/$t") ;;
-	uapi_ioctl) cmd=("$build/uapi_ioctl") ;;
+	uapi_ioctl | rpc_api_test) cmd=("$build/$t") ;;
 	*) cmd=("$here/$t") ;;
 	esac
-	if [ "$t" = uapi_ioctl ] && [ ! -x "$build/uapi_ioctl" ]; then
-		echo "# $build/uapi_ioctl is missing (built by run-systest.sh)"
-		rc=1
-		return
-	fi
+	case $t in
+	uapi_ioctl | rpc_api_test)
+		if [ ! -x "$build/$t" ]; then
+			echo "# $build/$t is missing (built by run-systest.sh)"
+			rc=1
+			return
+		fi
+		;;
+	esac
 	timeout -k 10 "$per_test_timeout" "${cmd[@]}" </dev/null 2>&1 |
 		tee "$tmp/log"
 	rc=${PIPESTATUS[0]}

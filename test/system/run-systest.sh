@@ -72,6 +72,12 @@ log=$build/run-$kernel.log
 
 # ---- on this host: C helpers and the uAPI compile check
 echo "# ===== host: build C helpers"
+if ! msg=$(gcc -Wall -Werror -I"$repo/uapi" -o "$build/rpc_api_test" \
+		"$here/rpc_api_test.c" -lpthread 2>&1); then
+	echo "# run-systest: building rpc_api_test failed"
+	echo "$msg" | sed 's/^/#   /'
+	rm -f "$build/rpc_api_test"
+fi
 # The README's example program, built exactly as the README says.
 if ! msg=$(gcc -Wall -Wextra -Werror -I"$repo" -o "$build/homa_example" \
 		"$repo/util/homa_example.c" -lpthread 2>&1); then
