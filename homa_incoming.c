@@ -591,10 +591,7 @@ void homa_rpc_abort(struct homa_rpc *rpc, int error)
 	rpc->error = error;
 	rpc->state = HOMA_RPC_FAILED;
 	homa_grant_rpc_end(rpc);
-	if (rpc->flags & HOMA_RPC_F_BUFS)
-		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
-				  rpc->msgin.bpage_offsets);
-	rpc->flags &= ~HOMA_RPC_F_BUFS;
+	homa_rpc_release_bufs(rpc);
 	skb_queue_purge(&rpc->msgin.packets);
 	homa_rpc_ready(rpc);
 }
@@ -623,9 +620,9 @@ static void homa_icmp_error(struct homa_net *hn, const struct in6_addr *daddr,
 			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
 		}
 	} else {
-		rpc = homa_rpc_find_server(hsk, NULL, 0, id);
-		if (rpc && rpc->dport == dport &&
-		    ipv6_addr_equal(&rpc->peer->addr, daddr)) {
+		/* Clients on different hosts may use the same id. */
+		rpc = homa_rpc_find_server_addr(hsk, daddr, dport, id);
+		if (rpc) {
 			homa_rpc_end(rpc);
 			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
 		}

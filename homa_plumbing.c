@@ -316,31 +316,33 @@ static int homa_sk_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
 	return 0;
 }
 
-/* Fill in msg_name for a message received from @rpc's peer. */
-static void homa_fill_addr(struct homa_sock *hsk, struct homa_rpc *rpc,
-			   struct msghdr *msg, int *addr_len)
+/**
+ * homa_rpc_peer_addr() - Write the other end of an RPC as a socket address
+ * of the RPC's socket family (IPv4 peers of IPv6 sockets v4-mapped).
+ * @rpc:  The RPC.
+ * @addr: Room for a struct sockaddr_in6; zeroed first.
+ *
+ * Return: bytes of the address written.
+ */
+static int homa_rpc_peer_addr(const struct homa_rpc *rpc, void *addr)
 {
-	const struct in6_addr *a = &rpc->peer->addr;
+	struct sockaddr_in6 *sin6;
 
-	if (!msg->msg_name)
-		return;
-	if (hsk->inet.sk.sk_family == AF_INET) {
-		struct sockaddr_in *sin = msg->msg_name;
+	if (rpc->hsk->inet.sk.sk_family == AF_INET) {
+		struct sockaddr_in *sin = addr;
 
 		memset(sin, 0, sizeof(*sin));
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(rpc->dport);
-		sin->sin_addr.s_addr = a->s6_addr32[3];
-		*addr_len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = msg->msg_name;
-
-		memset(sin6, 0, sizeof(*sin6));
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(rpc->dport);
-		sin6->sin6_addr = *a;
-		*addr_len = sizeof(*sin6);
+		sin->sin_addr.s_addr = rpc->peer->addr.s6_addr32[3];
+		return sizeof(*sin);
 	}
+	sin6 = addr;
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(rpc->dport);
+	sin6->sin6_addr = rpc->peer->addr;
+	return sizeof(*sin6);
 }
 
 static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
@@ -397,14 +399,12 @@ static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			       sizeof(args.bpage_offsets));
 		}
 	}
-	homa_fill_addr(hsk, rpc, msg, addr_len);
+	if (msg->msg_name)
+		*addr_len = homa_rpc_peer_addr(rpc, msg->msg_name);
 
 	spin_lock_bh(&hsk->lock);
-	if (result < 0 && (rpc->flags & HOMA_RPC_F_BUFS)) {
-		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
-				  rpc->msgin.bpage_offsets);
-		rpc->flags &= ~HOMA_RPC_F_BUFS;
-	}
+	if (result < 0)
+		homa_rpc_release_bufs(rpc);
 	if (rpc->state != HOMA_RPC_DEAD) {
 		if (homa_rpc_is_client(rpc)) {
 			homa_rpc_end(rpc);
@@ -610,21 +610,12 @@ static __poll_t homa_poll(struct file *file, struct socket *sock,
 /* Describe one RPC for HOMAIOCINFO. Caller holds the socket lock. */
 static void homa_rpc_get_info(struct homa_rpc *rpc, struct homa_rpc_info *ri)
 {
-	struct homa_sock *hsk = rpc->hsk;
 	struct homa_msgin *m = &rpc->msgin;
 	struct homa_gap *gap;
 
 	memset(ri, 0, sizeof(*ri));
 	ri->id = rpc->id;
-	if (hsk->inet.sk.sk_family == AF_INET) {
-		ri->peer.in4.sin_family = AF_INET;
-		ri->peer.in4.sin_port = htons(rpc->dport);
-		ri->peer.in4.sin_addr.s_addr = rpc->peer->addr.s6_addr32[3];
-	} else {
-		ri->peer.in6.sin6_family = AF_INET6;
-		ri->peer.in6.sin6_port = htons(rpc->dport);
-		ri->peer.in6.sin6_addr = rpc->peer->addr;
-	}
+	homa_rpc_peer_addr(rpc, &ri->peer);
 	if (homa_rpc_is_client(rpc))
 		ri->completion_cookie = rpc->completion_cookie;
 	ri->tx_length = rpc->msgout.length;

@@ -175,6 +175,20 @@ struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
 }
 
 /**
+ * homa_rpc_release_bufs() - Give an incoming message's pool space back,
+ * if it has any. Caller holds the socket lock.
+ * @rpc: The RPC.
+ */
+void homa_rpc_release_bufs(struct homa_rpc *rpc)
+{
+	lockdep_assert_held(&rpc->hsk->lock);
+	if (rpc->flags & HOMA_RPC_F_BUFS)
+		homa_pool_release(&rpc->hsk->pool, rpc->msgin.num_bpages,
+				  rpc->msgin.bpage_offsets);
+	rpc->flags &= ~HOMA_RPC_F_BUFS;
+}
+
+/**
  * homa_rpc_end() - End an RPC: unlink it from its socket and namespace,
  * give back its pool space, memory charge and incoming-byte budget.
  * Caller holds the socket lock. Safe to call twice.
@@ -194,11 +208,13 @@ void homa_rpc_end(struct homa_rpc *rpc)
 	hsk->num_rpcs--;
 	homa_grant_rpc_end(rpc);
 
-	/* Pool space not yet handed to the application goes back. */
-	if ((rpc->flags & HOMA_RPC_F_BUFS) && !(rpc->flags & HOMA_RPC_F_CLAIMED))
-		homa_pool_release(&hsk->pool, rpc->msgin.num_bpages,
-				  rpc->msgin.bpage_offsets);
-	rpc->flags &= ~HOMA_RPC_F_BUFS;
+	/* Pool space not yet handed to the application goes back; a
+	 * recvmsg that claimed the RPC is handing it over right now.
+	 */
+	if (rpc->flags & HOMA_RPC_F_CLAIMED)
+		rpc->flags &= ~HOMA_RPC_F_BUFS;
+	else
+		homa_rpc_release_bufs(rpc);
 	if (rpc->msgout.length >= 0)
 		hsk->wmem_queued -= rpc->msgout.length;
 	homa_rpc_put(rpc);

@@ -88,7 +88,7 @@ static void homa_sock_set_port(struct homa_sock *hsk, u16 port)
 int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 {
 	struct homa_socktab *tab = &hn->socktab;
-	int tries;
+	int tries, i;
 	u16 port;
 
 	hsk->hnet = hn;
@@ -104,9 +104,9 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 	INIT_LIST_HEAD(&hsk->active_rpcs);
 	INIT_LIST_HEAD(&hsk->ready_rpcs);
 	INIT_LIST_HEAD(&hsk->buf_waiters);
-	for (tries = 0; tries < HOMA_RPC_BUCKETS; tries++) {
-		INIT_HLIST_HEAD(&hsk->client_rpcs[tries]);
-		INIT_HLIST_HEAD(&hsk->server_rpcs[tries]);
+	for (i = 0; i < HOMA_RPC_BUCKETS; i++) {
+		INIT_HLIST_HEAD(&hsk->client_rpcs[i]);
+		INIT_HLIST_HEAD(&hsk->server_rpcs[i]);
 	}
 	homa_pool_init(&hsk->pool);
 
