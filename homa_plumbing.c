@@ -837,6 +837,9 @@ static int __net_init homa_net_init(struct net *net)
 		homa_metrics_net_exit(hn);
 		return err;
 	}
+	atomic_set(&hn->num_rpcs, 0);
+	homa_timer_init(hn);
+	homa_timer_start(hn);
 	return 0;
 }
 
@@ -844,6 +847,7 @@ static void __net_exit homa_net_exit(struct net *net)
 {
 	struct homa_net *hn = homa_net(net);
 
+	homa_timer_stop(hn);
 	homa_sysctl_net_exit(hn);
 	homa_metrics_net_exit(hn);
 	homa_socktab_destroy(&hn->socktab);
