@@ -406,6 +406,9 @@ static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (result < 0)
 		homa_rpc_release_bufs(rpc);
 	if (rpc->state != HOMA_RPC_DEAD) {
+		/* The data reached the application: consumed, not dropped. */
+		if (result >= 0)
+			homa_msgin_consume(&rpc->msgin);
 		if (homa_rpc_is_client(rpc)) {
 			homa_rpc_end(rpc);
 			homa_metric_inc(hsk->hnet, HOMA_MET_CLIENT_RPCS_DONE);

@@ -193,7 +193,23 @@ void homa_rpc_release_bufs(struct homa_rpc *rpc)
 	homa_pool_check_waiters(rpc->hsk);
 }
 
-/* Free an incoming message's packets and gap records. */
+/**
+ * homa_msgin_consume() - Free the packets of an incoming message whose
+ * data reached the application (consume_skb(), so that drop monitors do
+ * not count them). Caller holds the socket lock.
+ * @m: The message.
+ */
+void homa_msgin_consume(struct homa_msgin *m)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&m->packets)))
+		consume_skb(skb);
+}
+
+/* Free an incoming message's packets (dropped: the RPC ended before the
+ * application got them) and gap records.
+ */
 static void homa_msgin_free(struct homa_msgin *m)
 {
 	struct homa_gap *gap, *next;

@@ -251,6 +251,7 @@ struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
 					   const struct in6_addr *addr,
 					   u16 port, u64 id);
 void homa_rpc_release_bufs(struct homa_rpc *rpc);
+void homa_msgin_consume(struct homa_msgin *m);
 void homa_rpc_restart(struct homa_rpc *rpc);
 void homa_rpc_end(struct homa_rpc *rpc);
 void homa_rpc_put(struct homa_rpc *rpc);

@@ -5,8 +5,9 @@
  * of silence (any packet about the RPC from the peer resets the count,
  * homa_rpc_heard()). A silent RPC asks the peer with RESEND:
  *
- * - the receiver of a message asks for the first range it misses among
- *   the bytes the sender may send (unscheduled or granted);
+ * - the receiver of a message asks for the ranges it misses among the
+ *   bytes the sender may send (unscheduled or granted), one RESEND per
+ *   range, at most HOMA_RESENDS_PER_TICK of them;
  * - a client that sent its whole request and has no response yet asks
  *   for the start of the response (the server answers BUSY while it
  *   serves the request, RPC_UNKNOWN if the request never arrived);
@@ -17,9 +18,9 @@
  * (NEED_ACK) after request_ack_ticks of silence. An RPC silent for
  * timeout_ticks is ended: a client RPC fails with ETIMEDOUT, a server RPC
  * is freed. A peer that has not answered a RESEND sent in an earlier tick
- * gets at most one RESEND per tick, so an overloaded host is not flooded
- * with them; since RPCs wait resend_interval ticks between RESENDs, the
- * ones held back get their turn on later ticks.
+ * gets the RESENDs of at most one RPC per tick, so an overloaded host is
+ * not flooded with them; since RPCs wait resend_interval ticks between
+ * RESENDs, the ones held back get their turn on later ticks.
  *
  * The tick runs in a work item (process context) started by an hrtimer.
  * It walks the port table under RCU and each socket's RPCs under the
@@ -55,32 +56,61 @@ static bool homa_msgin_expecting(const struct homa_msgin *m)
 	return m->num_gaps > 0 || m->recv_end < m->granted;
 }
 
-/* Send a RESEND for [@offset, @offset + @length) of the peer's message.
- * A peer that has not answered a RESEND of an earlier tick gets only one
- * RESEND in this tick.
+/* Most RESENDs (one per missing range) an RPC sends in one tick. */
+#define HOMA_RESENDS_PER_TICK	8
+
+/* Whether an RPC may send RESENDs in this tick: a peer that has not
+ * answered a RESEND of an earlier tick gets only one RPC's RESENDs per
+ * tick. Records the RESEND in the peer and the RPC if so.
  */
-static void homa_timer_resend(struct homa_rpc *rpc, u32 now, u32 offset,
-			      u32 length)
+static bool homa_timer_may_resend(struct homa_rpc *rpc, u32 now)
 {
 	struct homa_peer *peer = rpc->peer;
-	struct homa_resend_hdr h;
 
 	if (READ_ONCE(peer->limit_tick) == now) {
 		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RESENDS_LIMITED);
-		return;
+		return false;
 	}
 	if (READ_ONCE(peer->outstanding_resends) &&
 	    READ_ONCE(peer->resend_tick) != now)
 		WRITE_ONCE(peer->limit_tick, now);
+	WRITE_ONCE(peer->outstanding_resends,
+		   READ_ONCE(peer->outstanding_resends) + 1);
+	WRITE_ONCE(peer->resend_tick, now);
+	rpc->resend_tick = now;
+	return true;
+}
+
+/* Send a RESEND for [@offset, @offset + @length) of the peer's message. */
+static void homa_xmit_resend(struct homa_rpc *rpc, u32 offset, u32 length)
+{
+	struct homa_resend_hdr h;
+
 	memset(&h, 0, sizeof(h));
 	h.offset = cpu_to_be32(offset);
 	h.length = cpu_to_be32(length);
 	h.priority = 0;
 	homa_xmit_control(rpc, HOMA_PKT_RESEND, &h, sizeof(h));
-	WRITE_ONCE(peer->outstanding_resends,
-		   READ_ONCE(peer->outstanding_resends) + 1);
-	WRITE_ONCE(peer->resend_tick, now);
-	rpc->resend_tick = now;
+}
+
+/* Ask for the missing ranges of an incoming message, the first
+ * HOMA_RESENDS_PER_TICK of them, lowest first: holes below recv_end, then
+ * granted bytes beyond it.
+ */
+static void homa_timer_resend_gaps(struct homa_rpc *rpc)
+{
+	struct homa_msgin *in = &rpc->msgin;
+	struct homa_gap *gap;
+	int n = 0;
+
+	list_for_each_entry(gap, &in->gaps, links) {
+		if (n++ == HOMA_RESENDS_PER_TICK)
+			return;
+		homa_xmit_resend(rpc, gap->start, gap->end - gap->start);
+	}
+	if (n < HOMA_RESENDS_PER_TICK && in->recv_end < in->granted)
+		homa_xmit_resend(rpc, in->recv_end,
+				 in->granted - in->recv_end);
 }
 
 /**
@@ -142,17 +172,9 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 			homa_rpc_heard(rpc);
 			return;
 		}
-		if (!list_empty(&in->gaps)) {
-			struct homa_gap *gap = list_first_entry(&in->gaps,
-								struct homa_gap,
-								links);
-
-			offset = gap->start;
-			length = gap->end - gap->start;
-		} else {
-			offset = in->recv_end;
-			length = in->granted - in->recv_end;
-		}
+		/* Ranges: see homa_timer_resend_gaps(). */
+		offset = 0;
+		length = 0;
 		break;
 	default:
 		/* Serving a request (the application's turn), failed, or
@@ -170,8 +192,13 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 			homa_rpc_end(rpc);
 		return;
 	}
-	if (homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p))
-		homa_timer_resend(rpc, now, offset, length);
+	if (!homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p) ||
+	    !homa_timer_may_resend(rpc, now))
+		return;
+	if (rpc->state == HOMA_RPC_INCOMING)
+		homa_timer_resend_gaps(rpc);
+	else
+		homa_xmit_resend(rpc, offset, length);
 }
 
 /**
