@@ -205,6 +205,27 @@ static void homa_reply_unknown(struct homa_sock *hsk, struct homa_peer *peer,
 			     &u, sizeof(u));
 }
 
+/**
+ * homa_rmem_full() - Whether a socket may not hold one more received
+ * packet. Received DATA is charged to the socket (skb_set_owner_r()) until
+ * recvmsg copies it out or the RPC ends; the limit is SO_RCVBUF plus twice
+ * the receive buffer region, so that every message the region can take
+ * fits, with room for packet overhead.
+ * @hsk: Socket.
+ * @skb: The packet.
+ *
+ * Return: true if @skb must be dropped.
+ */
+static bool homa_rmem_full(struct homa_sock *hsk, struct sk_buff *skb)
+{
+	struct sock *sk = &hsk->inet.sk;
+	u64 limit;
+
+	limit = (u64)READ_ONCE(sk->sk_rcvbuf) +
+		((u64)hsk->pool.num_bpages << (HOMA_BPAGE_SHIFT + 1));
+	return atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit;
+}
+
 /* Handle a DATA packet (header already known to be complete). */
 static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			  struct sk_buff *skb)
@@ -285,11 +306,18 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	/* The sender may send this much without grants. */
 	if (incoming > m->granted)
 		m->granted = min(incoming, msg_len);
+	if (homa_rmem_full(hsk, skb)) {
+		/* Asked for again (RESEND) once recvmsg makes room. */
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
+		return;
+	}
 	if (!homa_msgin_add(m, offset, offset + seg_len))
 		goto drop_dup;
 
 	/* The route is only valid inside this softirq's RCU section. */
 	skb_dst_drop(skb);
+	skb_set_owner_r(skb, &hsk->inet.sk);
 	__skb_pull(skb, sizeof(*h));
 	HOMA_SKB_CB(skb)->offset = offset;
 	__skb_queue_tail(&m->packets, skb);
@@ -442,9 +470,11 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 
 /**
  * homa_unknown_pkt() - Handle RPC_UNKNOWN: the peer has no state for one
- * of our RPCs. A client sends its request again from the start (the
- * server lost it, or never got it); a server frees the RPC (the client
- * finished or abandoned it).
+ * of our RPCs. A client that has no response bytes yet sends its request
+ * again from the start (the server lost it, or never got it); one that
+ * has part of the response fails with ECONNRESET (the request may not be
+ * executed twice). A server frees the RPC (the client finished or
+ * abandoned it).
  * @hsk:  Socket the packet is for.
  * @peer: Sender.
  * @skb:  The packet (header complete).
@@ -466,11 +496,16 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	if (!homa_rpc_is_client(rpc)) {
 		homa_rpc_end(rpc);
 		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_UNKNOWN);
-	} else if ((rpc->state == HOMA_RPC_OUTGOING ||
-		    rpc->state == HOMA_RPC_INCOMING) &&
-		   !(rpc->flags & HOMA_RPC_F_READY)) {
+	} else if (rpc->state == HOMA_RPC_OUTGOING) {
 		homa_rpc_restart(rpc);
 		homa_metric_inc(hn, HOMA_MET_CLIENT_RPC_RESTARTS);
+	} else if (rpc->state == HOMA_RPC_INCOMING &&
+		   !(rpc->flags & HOMA_RPC_F_READY)) {
+		/* Part of the response came, so the server executed the
+		 * request and then lost it: running it again could execute
+		 * it twice. Fail instead.
+		 */
+		homa_rpc_abort(rpc, ECONNRESET);
 	}
 	spin_unlock_bh(&hsk->lock);
 	consume_skb(skb);

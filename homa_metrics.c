@@ -92,6 +92,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"DATA dropped: bytes already received or message complete" },
 	[HOMA_MET_PKTS_DROPPED_NOMEM] = {
 		"pkts_dropped_nomem", "Packets dropped: memory allocation failed" },
+	[HOMA_MET_PKTS_DROPPED_RMEM] = {
+		"pkts_dropped_rmem",
+		"DATA dropped: the socket holds its limit of received data" },
 	[HOMA_MET_PKTS_DROPPED_UNHANDLED] = {
 		"pkts_dropped_unhandled",
 		"Well-formed packets of types this version does not act on yet" },
