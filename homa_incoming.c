@@ -187,6 +187,7 @@ static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
 	rpc = homa_rpc_find_server(hsk, peer, 0, client_id ^ 1);
 	if (rpc && rpc->state == HOMA_RPC_OUTGOING &&
 	    rpc->msgout.next_offset >= rpc->msgout.length) {
+		homa_sock_remember_acked(hsk, rpc);
 		homa_rpc_end(rpc);
 		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_ACKED);
 		homa_sock_wakeup(hsk, EPOLLOUT | EPOLLWRNORM);
@@ -272,6 +273,8 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	} else {
 		rpc = homa_rpc_find_server(hsk, peer, sport, id);
 		if (!rpc) {
+			if (homa_sock_was_acked(hsk, peer, sport, id))
+				goto drop_dup;
 			if (!homa_sock_is_server(hsk)) {
 				spin_unlock_bh(&hsk->lock);
 				homa_icmp_unreachable(skb);
@@ -494,6 +497,7 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		return;
 	}
 	if (!homa_rpc_is_client(rpc)) {
+		homa_sock_remember_acked(hsk, rpc);
 		homa_rpc_end(rpc);
 		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_UNKNOWN);
 	} else if (rpc->state == HOMA_RPC_OUTGOING) {

@@ -89,7 +89,7 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"Packets dropped: no such RPC (already ended, or never was)" },
 	[HOMA_MET_PKTS_DROPPED_DUP] = {
 		"pkts_dropped_dup",
-		"DATA dropped: bytes already received or message complete" },
+		"DATA dropped: already received, or for an RPC that ended" },
 	[HOMA_MET_PKTS_DROPPED_NOMEM] = {
 		"pkts_dropped_nomem", "Packets dropped: memory allocation failed" },
 	[HOMA_MET_PKTS_DROPPED_RMEM] = {

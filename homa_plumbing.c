@@ -85,6 +85,7 @@ static void homa_sk_destroy(struct sock *sk)
 
 	homa_sock_shutdown(hsk);
 	homa_pool_destroy(&hsk->pool);
+	homa_sock_destroy(hsk);
 }
 
 static void homa_sk_close(struct sock *sk, long timeout)

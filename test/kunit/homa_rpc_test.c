@@ -1338,6 +1338,19 @@ static void homa_rpc_test_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+
+	/* A late copy of the request does not start the RPC again, but
+	 * the same id from another client port is another RPC.
+	 */
+	homa_test_request(ctx, 3000, 100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			2);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 3000,
+		       100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 2);
 }
 
 /* A response longer than the unscheduled bytes: only those go out, an ACK
