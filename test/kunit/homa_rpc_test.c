@@ -1754,6 +1754,38 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 }
 
+/* RESENDs to a peer that does not answer: while it answered everything
+ * before the tick, every due RPC asks; once a RESEND of an earlier tick
+ * is unanswered, only one RPC per tick asks and the others wait their
+ * turn (resends_limited).
+ */
+static void homa_rpc_test_timer_resend_limit(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+
+	homa_test_timer_params(ctx);
+	/* Two requests from a port without a socket: RESENDs vanish. The
+	 * second packet from 127.0.0.1 also makes the peer "answered".
+	 */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6300,
+		       3000, 3000, 0, 1000);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6302,
+		       3000, 3000, 0, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 2);
+	homa_test_ticks(ctx, 3);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 3);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
+			1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
+			1);
+}
+
 /* A server that sent its whole response asks for an ack after
  * request_ack_ticks; the client socket, which has no such RPC, acks and
  * the server RPC is freed. Without any answer the RPC ends after
@@ -1930,6 +1962,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_client_response),
 	KUNIT_CASE(homa_rpc_test_timer_resend_timeout),
 	KUNIT_CASE(homa_rpc_test_timer_resend_pkt),
+	KUNIT_CASE(homa_rpc_test_timer_resend_limit),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
 	{}
