@@ -323,9 +323,10 @@ static void resolve_servers(void)
 		hints.ai_socktype = SOCK_DGRAM;
 		err = getaddrinfo(tok, NULL, &hints, &res);
 		if (err) {
-			fprintf(stderr, "cp_node: --servers: cannot resolve '%s' as an %s address: %s\n",
+			fprintf(stderr, "cp_node: --servers: cannot resolve '%s' as an %s address: %s%s\n",
 				tok, opt.ipv6 ? "IPv6" : "IPv4",
-				gai_strerror(err));
+				gai_strerror(err),
+				opt.ipv6 ? "" : " (IPv6 needs --ipv6)");
 			exit(2);
 		}
 		hosts = realloc(hosts, (num_servers + 1) * sizeof(*hosts));
@@ -1037,16 +1038,18 @@ static int homa_client_recv(struct worker *w, struct homa_recvmsg_args *ra,
 		   w->region_len) {
 		rpc_failed(w, s->id, 0, s->target, s->req_len,
 			   "response too short for a cp_node header, or outside the buffer region");
-	} else if ((hdr_len = get_le32(w->region + ra->bpage_offsets[0])) !=
-		   (uint32_t)len || (uint32_t)len != s->resp_len) {
-		char why[120];
-
-		snprintf(why, sizeof(why),
-			 "response of %d bytes (its header says %u), expected %u",
-			 len, hdr_len, s->resp_len);
-		rpc_failed(w, s->id, 0, s->target, s->req_len, why);
 	} else {
-		rpc_done(w, s->start, end, s->req_len, len, s->target);
+		hdr_len = get_le32(w->region + ra->bpage_offsets[0]);
+		if (hdr_len != (uint32_t)len || (uint32_t)len != s->resp_len) {
+			char why[120];
+
+			snprintf(why, sizeof(why),
+				 "response of %d bytes (its header says %u), expected %u",
+				 len, hdr_len, s->resp_len);
+			rpc_failed(w, s->id, 0, s->target, s->req_len, why);
+		} else {
+			rpc_done(w, s->start, end, s->req_len, len, s->target);
+		}
 	}
 	s->id = 0;
 	w->free_slots[w->nfree++] = idx;
@@ -2359,6 +2362,7 @@ int main(int argc, char **argv)
 	};
 	bool given[OPT_SEED + 1] = { false };
 	sigset_t sigs;
+	char *endp;
 	uint64_t end;
 	size_t k;
 	int c, i, rc;
@@ -2471,10 +2475,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SEED:
 			errno = 0;
-			opt.seed = strtoull(optarg, NULL, 0);
-			if (errno || !*optarg ||
-			    strspn(optarg, "0123456789xXabcdefABCDEF") !=
-			    strlen(optarg))
+			opt.seed = strtoull(optarg, &endp, 0);
+			if (errno || endp == optarg || *endp || *optarg == '-')
 				bad_arg("seed", optarg,
 					"expected a non-negative integer");
 			opt.seed_given = true;

@@ -45,6 +45,7 @@ declare -A C S M M0
 # load_summary ARRAY FILE: ARRAY[key]=value for the words of the last
 # "summary" line of FILE.
 load_summary() {
+	# shellcheck disable=SC2034 # (a nameref: the caller's array)
 	local -n arr=$1
 	local line word
 	arr=()
