@@ -419,8 +419,8 @@ static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
  * Bytes we sent before go out again, marked as retransmissions; bytes
  * beyond what was granted count as granted. If we send nothing (the RPC
  * is not sending: a server still receiving or serving the request, or a
- * client receiving the response), we answer BUSY so the peer knows we are
- * alive; an unknown RPC gets RPC_UNKNOWN.
+ * client receiving the response; or our device queue is full), we answer
+ * BUSY so the peer knows we are alive; an unknown RPC gets RPC_UNKNOWN.
  */
 static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			    struct sk_buff *skb)
@@ -444,7 +444,11 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	}
 	homa_rpc_heard(rpc);
 	m = &rpc->msgout;
-	if (rpc->state == HOMA_RPC_OUTGOING && m->length >= 0) {
+	/* While our device queue is full, the bytes asked for may still be
+	 * in it: answer BUSY rather than send them twice.
+	 */
+	if (rpc->state == HOMA_RPC_OUTGOING && m->length >= 0 &&
+	    !homa_xmit_queue_full(hsk)) {
 		if (offset > m->length) {
 			spin_unlock_bh(&hsk->lock);
 			homa_drop(hsk->hnet, skb,

@@ -70,6 +70,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"xmit_nomem", "Packets not sent: no memory for an skb" },
 	[HOMA_MET_XMIT_ERRORS] = {
 		"xmit_errors", "Packets the IP layer refused or dropped" },
+	[HOMA_MET_XMIT_THROTTLED] = {
+		"xmit_throttled",
+		"Times DATA waited: the device queue held SO_SNDBUF of the socket" },
 	[HOMA_MET_PKTS_DROPPED_SHORT] = {
 		"pkts_dropped_short",
 		"Packets dropped: shorter than the header of their type" },

@@ -33,6 +33,7 @@ static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
 	INIT_LIST_HEAD(&rpc->active_links);
 	INIT_LIST_HEAD(&rpc->ready_links);
 	INIT_LIST_HEAD(&rpc->grant_links);
+	INIT_LIST_HEAD(&rpc->throttle_links);
 	rpc->msgout.length = -1;
 	rpc->msgin.length = -1;
 	INIT_LIST_HEAD(&rpc->msgin.gaps);
@@ -265,6 +266,7 @@ void homa_rpc_end(struct homa_rpc *rpc)
 	hlist_del(&rpc->hash_links);
 	list_del_init(&rpc->active_links);
 	list_del_init(&rpc->ready_links);
+	list_del_init(&rpc->throttle_links);
 	hsk->num_rpcs--;
 	atomic_dec(&hsk->hnet->num_rpcs);
 	homa_grant_rpc_end(rpc);
