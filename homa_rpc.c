@@ -25,6 +25,11 @@ static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
 	rpc = kzalloc(sizeof(*rpc), GFP_ATOMIC);
 	if (!rpc)
 		return NULL;
+	if (!homa_peer_hold_rpc(peer)) {
+		/* Evicted from a full peer table just now: rare. */
+		kfree(rpc);
+		return NULL;
+	}
 	rpc->hsk = hsk;
 	rpc->peer = peer;
 	rpc->dport = dport;
@@ -293,6 +298,7 @@ void homa_rpc_put(struct homa_rpc *rpc)
 	if (!refcount_dec_and_test(&rpc->refs))
 		return;
 	homa_msgin_free(&rpc->msgin);
+	atomic_dec(&rpc->peer->rpcs);
 	kvfree(rpc->msgout.buf);
 	kfree(rpc);
 }
