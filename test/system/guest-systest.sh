@@ -50,6 +50,7 @@ all_tests=(
 	uapi_ioctl
 	example_test.sh
 	rpc_api_test
+	fuzz_test.py
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then
