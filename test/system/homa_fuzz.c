@@ -393,6 +393,7 @@ struct pkt {
 	unsigned int len;
 	int src;		/* index in opt.src, or -1: opt.local */
 	bool ip_options;	/* add IPv4 options / an IPv6 hop-by-hop header */
+	unsigned int frag;	/* 0, or where to split it into IP fragments */
 };
 
 static bool port_live(__u16 port)
@@ -513,48 +514,66 @@ static void open_raw(void)
 	}
 }
 
-/* Build the IP header in front of @p into @buf; return the total length. */
-static size_t build_ip(const struct pkt *p, __u8 *buf)
+/*
+ * Build, in @buf, an IP packet carrying bytes [@start, @end) of @p (all of
+ * it unless @p->frag splits it into two IP fragments); return its length.
+ */
+static size_t build_ip(const struct pkt *p, __u8 *buf, unsigned int start,
+		       unsigned int end)
 {
 	const struct source *s = p->src >= 0 ? &opt.src[p->src] : &opt.local;
-	size_t opt_len = p->ip_options ? 8 : 0;
+	size_t ext = p->ip_options || p->frag ? 8 : 0;
 	struct iphdr *ip = (struct iphdr *)buf;
+	static __u32 frag_id = 0x1000;
+	bool more = end < p->len;
 
+	if (start == 0)
+		frag_id++;
 	if (opt.v6) {
 		struct ip6_hdr *ip6 = (struct ip6_hdr *)buf;
+		__u8 *h = buf + sizeof(*ip6);
 
 		memset(ip6, 0, sizeof(*ip6));
 		ip6->ip6_flow = htonl(6u << 28);
-		ip6->ip6_plen = htons(p->len + opt_len);
-		ip6->ip6_nxt = p->ip_options ? 0 : IPPROTO_HOMA;
+		ip6->ip6_plen = htons(end - start + ext);
 		ip6->ip6_hlim = 64;
 		ip6->ip6_src = s->addr6;
 		ip6->ip6_dst = opt.dst6;
-		if (p->ip_options) {
-			/* Hop-by-hop header: next 146, length 0, PadN(4). */
-			__u8 *h = buf + sizeof(*ip6);
-
-			memset(h, 0, 8);
-			h[0] = IPPROTO_HOMA;
+		memset(h, 0, ext);
+		h[0] = IPPROTO_HOMA;
+		if (p->frag) {
+			/* Fragment header: offset in 8-byte units, M flag. */
+			ip6->ip6_nxt = 44;
+			put16(h + 2, (__u16)(start | more));
+			put32(h + 4, frag_id);
+		} else if (p->ip_options) {
+			/* Hop-by-hop header: length 0, PadN(4). */
+			ip6->ip6_nxt = 0;
 			h[2] = 1;
 			h[3] = 4;
+		} else {
+			ip6->ip6_nxt = IPPROTO_HOMA;
 		}
-		memcpy(buf + sizeof(*ip6) + opt_len, p->b, p->len);
-		return sizeof(*ip6) + opt_len + p->len;
+		memcpy(h + ext, p->b + start, end - start);
+		return sizeof(*ip6) + ext + end - start;
 	}
 
 	memset(ip, 0, sizeof(*ip));
 	ip->version = 4;
-	ip->ihl = (sizeof(*ip) + opt_len) / 4;
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_HOMA;
 	ip->saddr = s->addr4.s_addr;
 	ip->daddr = opt.dst4.s_addr;
-	if (p->ip_options)
-		memset(buf + sizeof(*ip), 1, opt_len);	/* NOPs */
-	/* The kernel fills in tot_len, id and the checksum. */
-	memcpy(buf + sizeof(*ip) + opt_len, p->b, p->len);
-	return sizeof(*ip) + opt_len + p->len;
+	/* The kernel fills in tot_len, the checksum and a zero id. */
+	if (p->frag) {
+		ext = 0;
+		ip->id = htons((__u16)frag_id);
+		ip->frag_off = htons((start >> 3) | (more ? IP_MF : 0));
+	}
+	ip->ihl = (sizeof(*ip) + ext) / 4;
+	memset(buf + sizeof(*ip), 1, ext);	/* NOP options */
+	memcpy(buf + sizeof(*ip) + ext, p->b + start, end - start);
+	return sizeof(*ip) + ext + end - start;
 }
 
 #define MAX_METRICS	96
@@ -672,11 +691,14 @@ static void send_pkt(const struct pkt *p, const char *label)
 	static __u8 buf[MAX_HOMA + MAX_IP_HDR];
 	struct sockaddr_in6 sin6;
 	struct sockaddr_in sin;
+	unsigned int start, end;
 	enum pkt_class cl;
 	bool maybe;
 	size_t len;
 	ssize_t r;
 
+	if (p->frag && (p->frag >= p->len || p->frag % 8))
+		die("%s: bad fragment offset %u", label, p->frag);
 	cl = classify(p, &maybe);
 	sent_class[cl]++;
 	if (maybe)
@@ -692,24 +714,29 @@ static void send_pkt(const struct pkt *p, const char *label)
 		printf("%s\n", p->len > 96 ? "..." : "");
 	}
 
-	len = build_ip(p, buf);
-	if (opt.v6) {
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_addr = opt.dst6;
-		r = sendto(raw_fd, buf, len, 0, (struct sockaddr *)&sin6,
-			   sizeof(sin6));
-	} else {
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_addr = opt.dst4;
-		r = sendto(raw_fd, buf, len, 0, (struct sockaddr *)&sin,
-			   sizeof(sin));
-	}
-	if (r != (ssize_t)len) {
-		send_errors++;
-		fprintf(stderr, "homa_fuzz: sendto (%s, %zu bytes): %s\n",
-			label, len, r < 0 ? strerror(errno) : "short write");
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_addr = opt.dst6;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr = opt.dst4;
+	for (start = 0; start < p->len || start == 0; start = end) {
+		end = p->frag && start < p->frag ? p->frag : p->len;
+		len = build_ip(p, buf, start, end);
+		if (opt.v6)
+			r = sendto(raw_fd, buf, len, 0,
+				   (struct sockaddr *)&sin6, sizeof(sin6));
+		else
+			r = sendto(raw_fd, buf, len, 0,
+				   (struct sockaddr *)&sin, sizeof(sin));
+		if (r != (ssize_t)len) {
+			send_errors++;
+			fprintf(stderr, "homa_fuzz: sendto (%s, %zu bytes): %s\n",
+				label, len,
+				r < 0 ? strerror(errno) : "short write");
+		}
+		if (end == 0)
+			break;
 	}
 	if (opt.trace)
 		trace();
@@ -755,6 +782,7 @@ static void build(struct pkt *p, __u8 type, __u16 dport, __u64 id,
 
 	p->src = opt.num_src ? 0 : -1;
 	p->ip_options = false;
+	p->frag = 0;
 	p->len = hdr_len(type) ? hdr_len(type) : COMMON_LEN;
 	if (type == PKT_DATA) {
 		if (data_len > MAX_HOMA - DATA_LEN)
@@ -830,7 +858,7 @@ static void catalogue(void)
 	static const __u8 bad_doffs[] = {
 		0, DOFF_OTHER, 0xf0, DOFF_DATA | 0x0f, 0xff,
 	};
-	__u16 sport = server_port(), cport, dead = dead_port();
+	__u16 srv = server_port(), cport, dead = dead_port();
 	struct pkt *p = malloc(sizeof(*p));
 	__u16 targets[2];
 	int ntargets = 0;
@@ -843,14 +871,14 @@ static void catalogue(void)
 		die("out of memory");
 	cport = first(&opt.client_ports, 0);
 	if (opt.server_ports.n)
-		targets[ntargets++] = sport;
+		targets[ntargets++] = srv;
 	if (cport)
 		targets[ntargets++] = cport;
 
 	/* Every truncated length of every type. */
 	for (t = 0; t < PKT_NUM_TYPES; t++) {
 		for (len = 0; len < type_hdr_len[t]; len++) {
-			build(p, PKT_MIN_TYPE + t, sport, fresh_id(), 0);
+			build(p, PKT_MIN_TYPE + t, srv, fresh_id(), 0);
 			p->len = len;
 			snprintf(label, sizeof(label), "%s truncated to %u",
 				 type_names[t], len);
@@ -860,7 +888,7 @@ static void catalogue(void)
 
 	/* Unknown types: bare common header, largest header, short. */
 	for (i = 0; i < ARRAY_SIZE(bad_types); i++) {
-		build(p, bad_types[i], sport, fresh_id(), 0);
+		build(p, bad_types[i], srv, fresh_id(), 0);
 		snprintf(label, sizeof(label), "type 0x%02x", bad_types[i]);
 		send_pkt(p, label);
 		p->len = 90;
@@ -921,7 +949,7 @@ static void catalogue(void)
 			for (j = 0; j < MAX_ACKS; j++) {
 				put64(p->b + OFF_ACKS + 10 * j, fresh_id());
 				put16(p->b + OFF_ACKS + 10 * j + 8,
-				      j & 1 ? sport : dead);
+				      j & 1 ? srv : dead);
 			}
 			snprintf(label, sizeof(label), "ACK of %u unknown RPCs",
 				 i);
@@ -970,6 +998,35 @@ static void catalogue(void)
 		send_pkt(p, "CUTOFFS all 0xff");
 	}
 
+	/* Headers split across IP fragments (the module sees one
+	 * reassembled, non-linear packet).
+	 */
+	for (i = 8; i <= 64; i += 8) {
+		snprintf(label, sizeof(label), "IP fragments at %u", i);
+		if (opt.server_ports.n) {
+			build_data(p, srv, fresh_id(), 100, 0, 100);
+			p->frag = i;
+			send_pkt(p, label);
+		}
+		build_data(p, dead, fresh_id(), 100, 0, 100);
+		p->frag = i;
+		send_pkt(p, label);
+		build_data(p, srv, fresh_id(), 1000, 990, 20);
+		p->frag = i;
+		send_pkt(p, label);
+		build(p, PKT_ACK, srv, fresh_id(), 0);
+		put16(p->b + OFF_NUM_ACKS, 6);
+		p->frag = i;
+		send_pkt(p, label);
+		if (i >= type_hdr_len[PKT_GRANT - PKT_MIN_TYPE])
+			continue;
+		build(p, PKT_GRANT, srv, fresh_id(), 0);
+		p->frag = i;
+		send_pkt(p, label);
+		p->len = i + 1;
+		send_pkt(p, label);
+	}
+
 	if (cport) {
 		/* New requests for a socket that is not a server. */
 		build_data(p, cport, fresh_id(), 100, 0, 100);
@@ -984,25 +1041,25 @@ static void catalogue(void)
 		 * first again a duplicate.
 		 */
 		id = fresh_id();
-		build_data(p, sport, id, 2000, 0, 500);
+		build_data(p, srv, id, 2000, 0, 500);
 		send_pkt(p, "request part 1 of 2000");
-		build_data(p, sport, id, 3000, 500, 500);
+		build_data(p, srv, id, 3000, 500, 500);
 		send_pkt(p, "request part 2, message_length 3000");
-		build_data(p, sport, id, 2000, 0, 500);
+		build_data(p, srv, id, 2000, 0, 500);
 		send_pkt(p, "request part 1 again");
-		build_data(p, sport, id, 2000, 250, 500);
+		build_data(p, srv, id, 2000, 250, 500);
 		send_pkt(p, "request overlapping part 1");
 		/* A complete one-packet request with wrong doff values or
 		 * non-zero reserved fields: the receiver does not use them.
 		 */
 		for (i = 0; i < ARRAY_SIZE(bad_doffs); i++) {
-			build_data(p, sport, fresh_id(), 10, 0, 10);
+			build_data(p, srv, fresh_id(), 10, 0, 10);
 			p->b[OFF_DOFF] = bad_doffs[i];
 			snprintf(label, sizeof(label), "request doff 0x%02x",
 				 bad_doffs[i]);
 			send_pkt(p, label);
 		}
-		build_data(p, sport, fresh_id(), 10, 0, 10);
+		build_data(p, srv, fresh_id(), 10, 0, 10);
 		memset(p->b + 8, 0xff, 3);		/* unused1 */
 		memset(p->b + 13, 0xff, 7);		/* flags..urgent */
 		memset(p->b + OFF_CUTOFF_VER, 0xff, 6);	/* version..pad */
@@ -1010,25 +1067,25 @@ static void catalogue(void)
 		/* Zero and huge incoming; the largest message, in one
 		 * big packet at its end; the most gaps a message can get.
 		 */
-		build_data(p, sport, fresh_id(), 500000, 0, 1000);
+		build_data(p, srv, fresh_id(), 500000, 0, 1000);
 		put32(p->b + OFF_INCOMING, 0);
 		send_pkt(p, "request incoming 0");
-		build_data(p, sport, fresh_id(), 500000, 0, 1000);
+		build_data(p, srv, fresh_id(), 500000, 0, 1000);
 		put32(p->b + OFF_INCOMING, 0xffffffff);
 		send_pkt(p, "request incoming 0xffffffff");
-		build_data(p, sport, fresh_id(), HOMA_MAX_MESSAGE_LENGTH,
+		build_data(p, srv, fresh_id(), HOMA_MAX_MESSAGE_LENGTH,
 			   HOMA_MAX_MESSAGE_LENGTH - 64000, 64000);
 		send_pkt(p, "request MAX, last 64000 bytes");
 		id = fresh_id();
 		for (i = 0; i < HOMA_GAPS_TRIED; i++) {
-			build_data(p, sport, id, HOMA_MAX_MESSAGE_LENGTH,
+			build_data(p, srv, id, HOMA_MAX_MESSAGE_LENGTH,
 				   HOMA_MAX_MESSAGE_LENGTH - 1 - 2 * i, 1);
 			send_pkt(p, "request with a gap per packet");
 		}
 		/* The same request id from several sources and ports. */
 		id = fresh_id();
 		for (k = 0; k < opt.num_src; k++) {
-			build_data(p, sport, id, 10, 0, 10);
+			build_data(p, srv, id, 10, 0, 10);
 			p->src = k;
 			send_pkt(p, "request from each source");
 			put16(p->b + OFF_SPORT, 40001);
@@ -1041,7 +1098,7 @@ static void catalogue(void)
 		for (k = 0; k < opt.ids.n; k++) {
 			for (i = 0; i < 2; i++) {
 				__u64 rid = opt.ids.v[k] ^ i;
-				__u16 dp = i ? cport : sport;
+				__u16 dp = i ? cport : srv;
 
 				if (!dp || in_list(&opt.avoid_ids, rid & ~1ULL))
 					continue;
@@ -1049,7 +1106,7 @@ static void catalogue(void)
 					build(p, t, dp, rid, 100);
 					p->src = -1;
 					put16(p->b + OFF_SPORT,
-					      i ? sport : cport);
+					      i ? srv : cport);
 					if (t == PKT_GRANT)
 						put32(p->b + OFF_GRANT_OFFSET,
 						      0xffffffff);
@@ -1268,7 +1325,10 @@ static void random_phase(void)
 			rand_header(p, local);
 		}
 		p->src = local ? -1 : (int)rnd(opt.num_src);
-		p->ip_options = chance(2);
+		p->frag = 0;
+		if (p->len > 8 && chance(2))
+			p->frag = 8 * (1 + rnd((p->len - 1) / 8));
+		p->ip_options = !p->frag && chance(2);
 		send_pkt(p, "random");
 	}
 	free(p);
