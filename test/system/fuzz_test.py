@@ -32,6 +32,14 @@ RPCs.  For every run the test checks, from /proc/net/homa_metrics:
   cannot exist, and at most by those plus the packets whose fate depends
   on RPC state (RESEND, BUSY, ... may be answered instead of dropped).
 
+Then 500 60000-byte packets, each starting a new 1 MB request for a server
+whose buffers cannot hold it, must not pin more than 8 MiB (the data of a
+message waits for buffer space in the sender, not in this host); and one
+control packet for an unknown RPC from each of 66000 spoofed addresses
+(2000 on the debug kernel) goes through the same counter checks, after
+which a request from yet another address must still create an RPC (none
+of those packets needs state that outlives it: no peer table may fill).
+
 Afterwards: A's and B's requests arrive intact and their responses
 complete; E's request arrives intact (its client may have been given a
 forged response: it is aborted if still waiting); new small and large
@@ -40,8 +48,9 @@ RPC left and every client RPC started was completed; the server sockets'
 RPCs created by injected requests time out (only when the module has RPC
 timeouts, i.e. /proc/sys/net/homa/timeout_ticks; skipped before); after
 the namespace is deleted, unreclaimable slab and the skbuff_head_cache
-objects are back near where they started; rmmod works.  KASAN, lockdep
-and kmemleak reports are caught by run-vm --check-kernel-log.
+objects are back near where they started; rmmod works; with kmemleak
+(debug kernel), no leaked object comes from homa.  KASAN and lockdep
+reports are caught by run-vm --check-kernel-log.
 """
 
 import errno
@@ -83,6 +92,12 @@ E_REQ_LEN = 3000
 LARGE_LEN = 300000          # a new RPC after the injection, with grants
 RECV_TIMEOUT = 30           # seconds; the debug kernel under TCG is slow
 SLAB_BOUND = 8 << 20        # bytes of SUnreclaim growth tolerated
+# Packets from distinct sources: more than the 65536 peers a namespace may
+# have (homa_peer.h) on the stock kernel; a quick run on the debug one.
+SPRAY = 2000 if DEBUG_KERNEL else 66000
+FLOOD = 500                 # 60000-byte DATA for requests without buffers
+FLOOD_BOUND = 8 << 20       # bytes they may pin (they carry 30 MB)
+PORT_SMALL = 4002
 SKB_BOUND = 200             # skbuff_head_cache objects tolerated
 KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
@@ -384,7 +399,7 @@ def main():
         t = Tap(1)
         t.ok(False, "insmod", str(e))
         return t.done()
-    t = Tap(2 + 4 * CHECKS_PER_RUN + 11 + 2 + 2)
+    t = Tap(2 + 5 * CHECKS_PER_RUN + 2 + 11 + 2 + 2)
     t.ok(True, "insmod")
     mod_range = module_range()
     t_start = time.monotonic()
@@ -460,6 +475,18 @@ def main():
                         str(PACKETS - half)] +
                        srcs("2001:db8::%x", 0x11) + v6)
             print("# injection: %.1f s" % fuzzer.seconds)
+
+            # Requests that find no receive buffer must not pin memory
+            # beyond a bound.
+            check_flood(t)
+
+            # One control packet for an unknown RPC from each of SPRAY
+            # addresses: no state needs to outlive them, so a request
+            # from yet another address must still be served.
+            fuzzer.run("IPv4 spray from %d sources" % SPRAY,
+                       ["--phase", "spray", "--count", str(SPRAY),
+                        "--src", "10.1.0.0"] + v4)
+            check_new_source(t)
 
             # The live RPCs.
             resp = {n: payload("resp" + n, RESP_LEN) for n in "ABE"}
@@ -602,6 +629,76 @@ def main():
                "this kernel has no kmemleak")
     print("# fuzz_test: %.0f s" % (time.monotonic() - t_start))
     return t.done()
+
+
+def ip4_packet(src, homa):
+    """An IPv4 header (HDRINCL: the kernel fills length and checksum) from
+    src to 127.0.0.1, protocol 146, followed by homa."""
+    return struct.pack(">BBHHHBBH4s4s", 0x45, 0, 0, 0, 0, 64, 146, 0,
+                       socket.inet_aton(src),
+                       socket.inet_aton("127.0.0.1")) + homa
+
+
+def data_packet(dport, rpc_id, msg_len, data):
+    """A DATA packet (homa_wire.h) at offset 0 from port 40000."""
+    return (struct.pack(">HHI3sBBBHHHQ", 40000, dport, 0, bytes(3), 0x10,
+                        14 << 4, 0, 0, 0, 0, rpc_id) +
+            struct.pack(">IIQHHB3xI", msg_len, msg_len, 0, 0, 0, 0, 0) +
+            data)
+
+
+def inject(packets, expect_rcvd):
+    """Send raw IPv4 packets and wait until the module has counted
+    expect_rcvd more DATA packets; return the counter change."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    before = read_metrics()
+    try:
+        for i, pkt in enumerate(packets):
+            raw.sendto(pkt, ("127.0.0.1", 0))
+            if i % 100 == 99:
+                wait_for(lambda n=i + 1: read_metrics()["pkts_rcvd_DATA"] -
+                         before["pkts_rcvd_DATA"] >= n, 10)
+    finally:
+        raw.close()
+    wait_for(lambda: read_metrics()["pkts_rcvd_DATA"] -
+             before["pkts_rcvd_DATA"] >= expect_rcvd, 10)
+    return metrics_delta(before, read_metrics())
+
+
+def check_new_source(t):
+    """A request from a source never seen before creates an RPC."""
+    d = inject([ip4_packet("192.0.2.200",
+                           data_packet(PORT4, 1 << 40, 10, b"0123456789"))],
+               1)
+    t.ok(d.get("server_rpcs") == 1 and not d.get("pkts_dropped_nomem"),
+         "after the spray a request from a new source creates a server RPC",
+         "counters: %s" % d)
+
+
+def check_flood(t):
+    """FLOOD 60000-byte packets, each the start of a new 1 MB request for
+    a server whose buffers cannot hold any of them: the data of
+    requests with no buffer must not be kept without bound."""
+    server, region = homa_rcvbuf_socket(socket.AF_INET, 2, PORT_SMALL)
+    try:
+        drop_caches()
+        avail0 = meminfo("MemAvailable")
+        data = bytes(60000)
+        d = inject((ip4_packet("192.0.2.201",
+                               data_packet(PORT_SMALL, (1 << 41) + 2 * i,
+                                           1000000, data))
+                    for i in range(FLOOD)), FLOOD)
+        drop_caches()
+        held = avail0 - meminfo("MemAvailable")
+        print("# flood: %s; %d RPCs, MemAvailable %+d KiB"
+              % (d, homa_info(server)[1], -held >> 10))
+        t.ok(held < FLOOD_BOUND,
+             "%d x 60000 bytes of requests that find no buffer pin less "
+             "than %d MiB" % (FLOOD, FLOOD_BOUND >> 20),
+             "MemAvailable went down by %d KiB" % (held >> 10))
+    finally:
+        server.close()
+        region.close()
 
 
 def recv_response_nowait(rpc, timeout):

@@ -6,15 +6,23 @@
  * its own IP header (IP_HDRINCL / IPV6_HDRINCL), so that packets can carry
  * a spoofed source address: replies of the module to a spoofed (unroutable)
  * source are never delivered anywhere, which keeps the module's drop
- * counters a pure function of what was sent here.  Two phases:
+ * counters a pure function of what was sent here.  Phases:
  *
  *   catalogue  a fixed list of malformed packets: every truncated length
  *              of every type, unknown types, DATA with segments outside
  *              the message or a bad message_length, wrong doff, ACK with
  *              too many acks, GRANT/RESEND offsets beyond the message,
- *              packets for ports and RPCs that do not exist, IP options;
+ *              packets for ports and RPCs that do not exist, IP options,
+ *              headers split across IP fragments, and (--local-src, --id)
+ *              packets from the target's own address aimed at live RPCs;
  *   random     --count packets from a seeded PRNG: random bytes, and valid
- *              headers with random fields, lengths and mutations.
+ *              headers with random fields, lengths and mutations;
+ *   spray      --count control packets for unknown RPCs, each from a
+ *              different source address.
+ *
+ * It stays on one CPU so that the module handles packets in the order
+ * sent, and keeps at most --window packets in flight (polling the
+ * module's counters) so that none is lost in the loopback backlog.
  *
  * Every packet is classified, by the rules of PROTOCOL.md section 3 and
  * what this program knows about the target (which ports have sockets,
@@ -387,11 +395,15 @@ static struct rpc_entry *rpc_find_or_add(const struct rpc_key *k,
 
 /* ---- classification ---- */
 
+#define SRC_LOCAL	(-1)	/* opt.local, not spoofed */
+#define SRC_SPRAY	(-2)	/* address number pkt.spray after opt.src[0] */
+
 /* A packet to send: the Homa part and the source it comes from. */
 struct pkt {
 	__u8 b[MAX_HOMA];
 	unsigned int len;
-	int src;		/* index in opt.src, or -1: opt.local */
+	int src;		/* index in opt.src, SRC_LOCAL or SRC_SPRAY */
+	__u32 spray;		/* SRC_SPRAY: which address of the range */
 	bool ip_options;	/* add IPv4 options / an IPv6 hop-by-hop header */
 	unsigned int frag;	/* 0, or where to split it into IP fragments */
 };
@@ -421,7 +433,7 @@ static bool data_seg_valid(__u32 msg_len, __u32 offset, __u32 len)
 static enum pkt_class classify(const struct pkt *p, bool *maybe)
 {
 	const __u8 *b = p->b;
-	bool spoofed = p->src >= 0;
+	bool spoofed = p->src != SRC_LOCAL;
 	__u16 dport, sport;
 	unsigned int hl;
 	__u64 local_id;
@@ -472,6 +484,8 @@ static enum pkt_class classify(const struct pkt *p, bool *maybe)
 		k.sport = sport;
 		k.dport = dport;
 		k.src = (__u16)p->src;
+		if (p->src == SRC_SPRAY)
+			return CL_OTHER;	/* every address new: new RPC */
 		e = rpc_find_or_add(&k, msg_len, &existed);
 		if (existed && e->msg_len != msg_len)
 			return CL_BAD_DATA;
@@ -521,7 +535,8 @@ static void open_raw(void)
 static size_t build_ip(const struct pkt *p, __u8 *buf, unsigned int start,
 		       unsigned int end)
 {
-	const struct source *s = p->src >= 0 ? &opt.src[p->src] : &opt.local;
+	const struct source *s = p->src == SRC_LOCAL ? &opt.local :
+				 &opt.src[p->src >= 0 ? p->src : 0];
 	size_t ext = p->ip_options || p->frag ? 8 : 0;
 	struct iphdr *ip = (struct iphdr *)buf;
 	static __u32 frag_id = 0x1000;
@@ -538,6 +553,9 @@ static size_t build_ip(const struct pkt *p, __u8 *buf, unsigned int start,
 		ip6->ip6_plen = htons(end - start + ext);
 		ip6->ip6_hlim = 64;
 		ip6->ip6_src = s->addr6;
+		if (p->src == SRC_SPRAY)
+			put32(ip6->ip6_src.s6_addr + 12,
+			      get32(s->addr6.s6_addr + 12) + p->spray);
 		ip6->ip6_dst = opt.dst6;
 		memset(h, 0, ext);
 		h[0] = IPPROTO_HOMA;
@@ -563,6 +581,8 @@ static size_t build_ip(const struct pkt *p, __u8 *buf, unsigned int start,
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_HOMA;
 	ip->saddr = s->addr4.s_addr;
+	if (p->src == SRC_SPRAY)
+		ip->saddr = htonl(ntohl(ip->saddr) + p->spray);
 	ip->daddr = opt.dst4.s_addr;
 	/* The kernel fills in tot_len, the checksum and a zero id. */
 	if (p->frag) {
@@ -780,7 +800,7 @@ static void build(struct pkt *p, __u8 type, __u16 dport, __u64 id,
 {
 	__u8 *b = p->b;
 
-	p->src = opt.num_src ? 0 : -1;
+	p->src = opt.num_src ? 0 : SRC_LOCAL;
 	p->ip_options = false;
 	p->frag = 0;
 	p->len = hdr_len(type) ? hdr_len(type) : COMMON_LEN;
@@ -1104,7 +1124,7 @@ static void catalogue(void)
 					continue;
 				for (t = PKT_DATA; t <= PKT_ACK; t++) {
 					build(p, t, dp, rid, 100);
-					p->src = -1;
+					p->src = SRC_LOCAL;
 					put16(p->b + OFF_SPORT,
 					      i ? srv : cport);
 					if (t == PKT_GRANT)
@@ -1324,12 +1344,42 @@ static void random_phase(void)
 		} else {
 			rand_header(p, local);
 		}
-		p->src = local ? -1 : (int)rnd(opt.num_src);
+		p->src = local ? SRC_LOCAL : (int)rnd(opt.num_src);
 		p->frag = 0;
 		if (p->len > 8 && chance(2))
 			p->frag = 8 * (1 + rnd((p->len - 1) / 8));
 		p->ip_options = !p->frag && chance(2);
 		send_pkt(p, "random");
+	}
+	free(p);
+}
+
+/* ---- phase 3: one packet from each of many sources ---- */
+
+/*
+ * --count control packets for RPCs that do not exist, each from its own
+ * address: opt.src[0], the next address, and so on. None of them needs
+ * any state to be kept.
+ */
+static void spray_phase(void)
+{
+	static const __u8 types[] = {
+		PKT_GRANT, PKT_RESEND, PKT_BUSY, PKT_NEED_ACK, PKT_FREEZE,
+		PKT_ACK,
+	};
+	struct pkt *p = malloc(sizeof(*p));
+	__u64 n;
+
+	if (!p)
+		die("out of memory");
+	if (!opt.num_src)
+		die("--phase spray needs --src (the first address)");
+	for (n = 0; n < opt.count; n++) {
+		build(p, types[n % ARRAY_SIZE(types)], server_port(),
+		      fresh_id() | (n & 1), 0);
+		p->src = SRC_SPRAY;
+		p->spray = (__u32)n;
+		send_pkt(p, "spray");
 	}
 	free(p);
 }
@@ -1349,7 +1399,7 @@ static void send_hex(const char *hex)
 		p->b[p->len++] = (__u8)v;
 		hex += 2;
 	}
-	p->src = opt.num_src ? 0 : -1;
+	p->src = opt.num_src ? 0 : SRC_LOCAL;
 	send_pkt(p, "--hex");
 	free(p);
 }
@@ -1372,8 +1422,11 @@ static void print_help(void)
 	       "                     port of this family)\n"
 	       "  --id ID            live RPC id to aim local packets at\n"
 	       "  --avoid-id ID      RPC id local packets must not use\n"
-	       "  --phase catalogue|random|all (default all)\n"
-	       "  --count N          random packets (default 200000)\n"
+	       "  --phase catalogue|random|all|spray (default all: the\n"
+	       "                     first two); spray: --count control\n"
+	       "                     packets for unknown RPCs, each from\n"
+	       "                     its own source (the first --src + i)\n"
+	       "  --count N          random/spray packets (default 200000)\n"
 	       "  --seed S           PRNG seed (default 1)\n"
 	       "  --window N         packets in flight (0: no flow control;\n"
 	       "                     default 256)\n"
@@ -1489,7 +1542,8 @@ static void parse_args(int argc, char **argv)
 		case OPT_PHASE:
 			opt.phase = optarg;
 			if (strcmp(optarg, "catalogue") &&
-			    strcmp(optarg, "random") && strcmp(optarg, "all"))
+			    strcmp(optarg, "random") && strcmp(optarg, "all") &&
+			    strcmp(optarg, "spray"))
 				die("bad --phase '%s'", optarg);
 			break;
 		case OPT_COUNT:
@@ -1563,10 +1617,14 @@ int main(int argc, char **argv)
 	if (opt.hex) {
 		send_hex(opt.hex);
 	} else {
-		if (strcmp(opt.phase, "random"))
-			catalogue();
-		if (strcmp(opt.phase, "catalogue"))
-			random_phase();
+		if (!strcmp(opt.phase, "spray")) {
+			spray_phase();
+		} else {
+			if (strcmp(opt.phase, "random"))
+				catalogue();
+			if (strcmp(opt.phase, "catalogue"))
+				random_phase();
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
