@@ -30,7 +30,9 @@ RPCs.  For every run the test checks, from /proc/net/homa_metrics:
   the injector does not know), and no pkts_dropped_nomem;
 - pkts_dropped_unknown_rpc grew at least by the packets for RPCs that
   cannot exist, and at most by those plus the packets whose fate depends
-  on RPC state (RESEND, BUSY, ... may be answered instead of dropped).
+  on RPC state (RESEND, BUSY, ... may be answered instead of dropped);
+- no amplification: the module sent at most one packet per packet
+  injected (pkts_sent_*; answers to spoofed sources cannot be sent).
 
 Then 500 60000-byte packets, each starting a new 1 MB request for a server
 whose buffers cannot hold it, must not pin more than 8 MiB (the data of a
@@ -107,7 +109,7 @@ KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
 TYPES = ["DATA", "GRANT", "RESEND", "RPC_UNKNOWN", "BUSY", "CUTOFFS",
          "FREEZE", "NEED_ACK", "ACK"]
-CHECKS_PER_RUN = 10
+CHECKS_PER_RUN = 11
 
 HOMA_RPC_INFO_SIZE = 184
 HOMA_RPC_INFO_RX_REMAINING = 164
@@ -141,8 +143,10 @@ def rpc_infos(sock, max_rpcs=64):
     for i in range(min(num, max_rpcs)):
         base = i * HOMA_RPC_INFO_SIZE
         rid = struct.unpack_from("=Q", arr.raw, base)[0]
-        rem = struct.unpack_from("=I", arr.raw, base + HOMA_RPC_INFO_RX_REMAINING)[0]
-        flags = struct.unpack_from("=H", arr.raw, base + HOMA_RPC_INFO_FLAGS)[0]
+        rem = struct.unpack_from("=I", arr.raw,
+                                 base + HOMA_RPC_INFO_RX_REMAINING)[0]
+        flags = struct.unpack_from("=H", arr.raw,
+                                   base + HOMA_RPC_INFO_FLAGS)[0]
         out.append((rid, rem, flags))
     return out
 
@@ -403,6 +407,9 @@ class Fuzzer:
              "actual: %d" % d["pkts_dropped_unknown_rpc"])
         t.is_(d["pkts_dropped_nomem"], 0,
               "%s: no pkts_dropped_nomem" % desc)
+        own = sum(d["pkts_sent_" + n] for n in TYPES)
+        t.ok(own <= total, "%s: at most one packet sent in answer to each "
+             "(%d sent)" % (desc, own), "sent: %d for %d" % (own, total))
 
 
 def main():
