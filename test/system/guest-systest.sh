@@ -52,6 +52,7 @@ all_tests=(
 	rpc_api_test
 	unload_busy_test.sh
 	cp_node_test.sh
+	fuzz_test.py
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then

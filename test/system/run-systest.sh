@@ -17,6 +17,9 @@
 #   debug: tests $repo/build/debug/homa.ko (scripts/build-debug.sh) in
 #          the KASAN/lockdep/kmemleak kernel of test/vm/testkernel.sh
 #   TEST:  run only these tests (see guest-systest.sh)
+# Environment passed to the guest when set: HOMA_FUZZ_PACKETS and
+# HOMA_FUZZ_SEED (random packets of fuzz_test.py and their PRNG seed),
+# SYSTEST_TIMEOUT (seconds per test).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +33,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=${2:-}; shift 2 ;;
 	--timeout) vm_timeout=${2:-}; shift 2 ;;
 	--) shift; break ;;
-	-h | --help) sed -n '4,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '4,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "run-systest: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -101,6 +104,16 @@ else
 	failed=$((failed + 1))
 fi
 
+if msg=$(gcc -O2 -Wall -Wextra -Werror -I"$repo/uapi" -o "$build/homa_fuzz" \
+	"$here/homa_fuzz.c" 2>&1); then
+	echo "# built $build/homa_fuzz"
+else
+	echo "$msg"
+	echo "# run-systest: building homa_fuzz failed"
+	rm -f "$build/homa_fuzz"
+	failed=$((failed + 1))
+fi
+
 echo "# ===== host: uapi_compile.sh"
 SYSTEST_BUILD=$build bash "$here/uapi_compile.sh" 2>&1 | tee "$build/uapi_compile.log"
 rc=${PIPESTATUS[0]}
@@ -127,7 +140,10 @@ cd "$repo" || exit 2
 # this script's line is the only "systest-..." line of the output.
 "$repo/test/vm/run-vm" --kernel "$kernel" --check-kernel-log \
 	--timeout "$vm_timeout" --out "$out" \
-	--env "HOMA_KO=$ko" --env "SYSTEST_BUILD=$build" -- \
+	--env "HOMA_KO=$ko" --env "SYSTEST_BUILD=$build" \
+	${HOMA_FUZZ_PACKETS:+--env "HOMA_FUZZ_PACKETS=$HOMA_FUZZ_PACKETS"} \
+	${HOMA_FUZZ_SEED:+--env "HOMA_FUZZ_SEED=$HOMA_FUZZ_SEED"} \
+	${SYSTEST_TIMEOUT:+--env "SYSTEST_TIMEOUT=$SYSTEST_TIMEOUT"} -- \
 	/bin/bash "$here/guest-systest.sh" --kernel "$kernel" "$@" 2>&1 |
 	while IFS= read -r line; do
 		case $line in
