@@ -650,6 +650,18 @@ int homa_rcv(struct sk_buff *skb)
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SOCKET);
 		return 0;
 	}
+	/* Checks that need no state come first, so that a bad packet
+	 * counts as bad whoever sent it.
+	 */
+	if ((h->type == HOMA_PKT_ACK &&
+	     be16_to_cpu(((const struct homa_ack_hdr *)h)->num_acks) >
+	     HOMA_MAX_ACKS_PER_PKT) ||
+	    (h->type == HOMA_PKT_NEED_ACK &&
+	     !homa_is_client(homa_local_id(h->sender_id)))) {
+		rcu_read_unlock();
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
+		return 0;
+	}
 	/* Only a request creates a peer (in homa_data_pkt()); for any
 	 * other packet a host we have no peer for has no RPC with us.
 	 */

@@ -331,6 +331,7 @@ struct rpc_entry {
 	struct rpc_key key;
 	__u32 msg_len;
 	bool used;
+	bool gone;	/* ended by an RPC_UNKNOWN from its client */
 };
 
 static struct rpc_entry *rpcs;
@@ -360,6 +361,17 @@ static struct rpc_entry *rpc_slot(struct rpc_entry *tab, size_t cap,
 	while (tab[i].used && !key_eq(&tab[i].key, k))
 		i = (i + 1) & (cap - 1);
 	return &tab[i];
+}
+
+/* The entry for @k, or NULL. */
+static struct rpc_entry *rpc_find(const struct rpc_key *k)
+{
+	struct rpc_entry *e;
+
+	if (!rpcs_cap)
+		return NULL;
+	e = rpc_slot(rpcs, rpcs_cap, k);
+	return e->used ? e : NULL;
 }
 
 /* The entry for @k, created (with @msg_len) if it did not exist. */
@@ -427,6 +439,35 @@ static bool data_seg_valid(__u32 msg_len, __u32 offset, __u32 len)
 }
 
 /*
+ * Spoofed sources the module has a peer for: only a request to a server
+ * port creates one, and control packets from other hosts name no RPC.
+ * Indexed by opt.src index, or for SRC_SPRAY by MAX_LIST + spray number.
+ */
+#define PEER_BITS	(1u << 20)
+static __u8 peer_bits[PEER_BITS / 8];
+
+static unsigned int peer_index(const struct pkt *p)
+{
+	if (p->src == SRC_SPRAY)
+		return (MAX_LIST + p->spray) % PEER_BITS;
+	return (unsigned int)p->src;
+}
+
+static bool has_peer(const struct pkt *p)
+{
+	unsigned int i = peer_index(p);
+
+	return peer_bits[i / 8] & (1u << (i % 8));
+}
+
+static void set_peer(const struct pkt *p)
+{
+	unsigned int i = peer_index(p);
+
+	peer_bits[i / 8] |= 1u << (i % 8);
+}
+
+/*
  * Classify a packet about to be sent, updating the table of spoofed server
  * RPCs; *maybe is set for class other packets that may count in bad_data.
  */
@@ -479,6 +520,10 @@ static enum pkt_class classify(const struct pkt *p, bool *maybe)
 			*maybe = true;
 			return CL_OTHER;
 		}
+		/* A valid request to a server port: the module creates a
+		 * peer for the source (unless its table is full).
+		 */
+		set_peer(p);
 		memset(&k, 0, sizeof(k));
 		k.id = local_id;
 		k.sport = sport;
@@ -487,20 +532,51 @@ static enum pkt_class classify(const struct pkt *p, bool *maybe)
 		if (p->src == SRC_SPRAY)
 			return CL_OTHER;	/* every address new: new RPC */
 		e = rpc_find_or_add(&k, msg_len, &existed);
+		if (existed && e->gone) {
+			/* The module ended it: this starts a new one. */
+			e->gone = false;
+			e->msg_len = msg_len;
+			existed = false;
+		}
 		if (existed && e->msg_len != msg_len)
 			return CL_BAD_DATA;
 		return CL_OTHER;
 	}
-	case PKT_GRANT:
-		/* A spoofed peer's RPCs have no outgoing message. */
-		return spoofed ? CL_UNKNOWN_RPC : CL_OTHER;
 	case PKT_ACK:
 		if (get16(b + OFF_NUM_ACKS) > MAX_ACKS)
 			return CL_BAD_DATA;
-		return CL_OTHER;
+		break;
+	case PKT_NEED_ACK:
+		/* Only servers ask for acks: it must name a client RPC. */
+		if (local_id & 1)
+			return CL_BAD_DATA;
+		break;
+	case PKT_RPC_UNKNOWN:
+		/* From a spoofed client with a peer: ends its server RPC. */
+		if (spoofed && has_peer(p) && (local_id & 1)) {
+			struct rpc_key k;
+			struct rpc_entry *e;
+
+			memset(&k, 0, sizeof(k));
+			k.id = local_id;
+			k.sport = sport;
+			k.dport = dport;
+			k.src = (__u16)p->src;
+			e = rpc_find(&k);
+			if (e)
+				e->gone = true;
+		}
+		break;
 	default:
-		return CL_OTHER;
+		break;
 	}
+	/* Only requests create peers: a control packet from a host the
+	 * module has no peer for names no RPC. A GRANT from a spoofed host
+	 * never finds an outgoing message either.
+	 */
+	if (spoofed && (!has_peer(p) || type == PKT_GRANT))
+		return CL_UNKNOWN_RPC;
+	return CL_OTHER;
 }
 
 /* ---- sending ---- */
