@@ -534,7 +534,8 @@ def main():
         return t.done()
     # Exact counter changes: the retransmission timer must not ask for
     # the missing half of a request while the test looks at counters.
-    for name, value in (("resend_ticks", 100000), ("timeout_ticks", 10000000)):
+    for name, value in (("resend_ticks", 100000), ("timeout_ticks", 10000000),
+                        ("request_ack_ticks", 100000)):
         with open("/proc/sys/net/homa/" + name, "w") as f:
             f.write(str(value))
     t = Tap(2 + 2 + (len(TYPES) + 2) + len(TYPES) + 2 + len(BAD_TYPES) + 1 +
