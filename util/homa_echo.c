@@ -320,7 +320,6 @@ static void *homa_server_thread(void *arg)
 {
 	struct homa_recvmsg_args ra;
 	uint8_t *expect = NULL;
-	long served = 0;
 	char why[200];
 
 	(void)arg;
@@ -392,12 +391,9 @@ static void *homa_server_thread(void *arg)
 				  strerror(errno));
 			continue;
 		}
-		served++;
+		__atomic_add_fetch(&srv_served, 1, __ATOMIC_RELAXED);
 	}
 	free(expect);
-	pthread_mutex_lock(&srv_mutex);
-	srv_served += served;
-	pthread_mutex_unlock(&srv_mutex);
 	return NULL;
 }
 
@@ -444,7 +440,6 @@ static void *tcp_conn_thread(void *arg)
 	int fd = (int)(intptr_t)arg;
 	uint8_t *buf = malloc(4 + HOMA_MAX_MESSAGE_LENGTH);
 	uint8_t *expect = opt.verify ? malloc(HOMA_MAX_MESSAGE_LENGTH) : NULL;
-	long served = 0;
 	char why[200];
 
 	for (;;) {
@@ -484,14 +479,11 @@ static void *tcp_conn_thread(void *arg)
 			srv_error("tcp write: %s", strerror(errno));
 			break;
 		}
-		served++;
+		__atomic_add_fetch(&srv_served, 1, __ATOMIC_RELAXED);
 	}
 	close(fd);
 	free(buf);
 	free(expect);
-	pthread_mutex_lock(&srv_mutex);
-	srv_served += served;
-	pthread_mutex_unlock(&srv_mutex);
 	return NULL;
 }
 
@@ -585,8 +577,8 @@ static int run_server(void)
 			break;
 		if (!opt.tcp)
 			dump_socket_info(stderr, "server", srv_fd);
-		fprintf(stderr, "# server: %ld served so far (finished threads only)\n",
-			srv_served);
+		fprintf(stderr, "# server: %ld requests served so far\n",
+			__atomic_load_n(&srv_served, __ATOMIC_RELAXED));
 	}
 
 	if (opt.tcp) {
