@@ -50,6 +50,7 @@
 #ifndef _HOMA_IMPL_H
 #define _HOMA_IMPL_H
 
+#include <linux/hrtimer.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
@@ -103,6 +104,23 @@ struct homa_grant {
 /**
  * struct homa_net - Homa's state for one network namespace.
  */
+/**
+ * struct homa_timer - A namespace's retransmission timer (homa_timer.c).
+ */
+struct homa_timer {
+	/** @hrtimer: Fires every tick_usecs and queues @work. */
+	struct hrtimer hrtimer;
+
+	/** @work: Runs homa_timer_tick() in process context. */
+	struct work_struct work;
+
+	/**
+	 * @ticks: Ticks so far (never 0 once started); written only by
+	 * homa_timer_tick(), which never runs twice at once.
+	 */
+	u32 ticks;
+};
+
 struct homa_net {
 	/** @net: The namespace this state belongs to. */
 	struct net *net;
@@ -127,6 +145,15 @@ struct homa_net {
 
 	/** @grant: Incoming-byte budget and the messages waiting for it. */
 	struct homa_grant grant;
+
+	/**
+	 * @num_rpcs: Live RPCs over all sockets of the namespace; the
+	 * timer does nothing while there are none.
+	 */
+	atomic_t num_rpcs;
+
+	/** @timer: Drives retransmission and timeouts. */
+	struct homa_timer timer;
 
 	/** @next_id: Last client RPC id handed out (ids are even). */
 	atomic64_t next_id;
@@ -174,6 +201,12 @@ void homa_grant_update(struct homa_rpc *rpc);
 void homa_grant_rpc_end(struct homa_rpc *rpc);
 void homa_grant_recheck(struct homa_net *hn);
 
+/* homa_timer.c */
+void homa_timer_init(struct homa_net *hn);
+void homa_timer_start(struct homa_net *hn);
+void homa_timer_stop(struct homa_net *hn);
+void homa_timer_tick(struct homa_net *hn);
+
 /* homa_incoming.c */
 int homa_rcv(struct sk_buff *skb);
 int homa_err_handler_v4(struct sk_buff *skb, u32 info);
@@ -191,10 +224,17 @@ bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end);
 
 /* homa_outgoing.c */
 int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len);
+void homa_msgout_reset(struct homa_rpc *rpc);
 void homa_xmit_data(struct homa_rpc *rpc);
+int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end);
 int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
 		      unsigned int len);
+int homa_xmit_control_to(struct homa_sock *hsk, struct homa_peer *peer,
+			 u16 dport, u64 sender_id, u8 type, void *hdr,
+			 unsigned int len);
 void homa_xmit_ack(struct homa_rpc *rpc);
+void homa_xmit_ack_to(struct homa_sock *hsk, struct homa_peer *peer,
+		      u16 dport, u64 client_id);
 void homa_icmp_unreachable(struct sk_buff *skb);
 
 #endif /* _HOMA_IMPL_H */

@@ -164,6 +164,69 @@ static void homa_drop(struct homa_net *hn, struct sk_buff *skb,
 	kfree_skb(skb);
 }
 
+/**
+ * homa_rpc_acked() - A client confirmed it has the whole response of a
+ * server RPC: free the RPC. Called without Homa locks.
+ * @hn:        Namespace state.
+ * @peer:      The client host.
+ * @server_port: Port of the server socket.
+ * @client_id: Client's id of the RPC.
+ */
+static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
+			   u16 server_port, u64 client_id)
+{
+	struct homa_sock *hsk;
+	struct homa_rpc *rpc;
+
+	if (client_id == 0 || !homa_is_client(client_id))
+		return;
+	hsk = homa_sock_find(hn, server_port);
+	if (!hsk)
+		return;
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_find_server(hsk, peer, 0, client_id ^ 1);
+	if (rpc && rpc->state == HOMA_RPC_OUTGOING &&
+	    rpc->msgout.next_offset >= rpc->msgout.length) {
+		homa_sock_remember_acked(hsk, rpc);
+		homa_rpc_end(rpc);
+		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_ACKED);
+		homa_sock_wakeup(hsk, EPOLLOUT | EPOLLWRNORM);
+	}
+	spin_unlock_bh(&hsk->lock);
+}
+
+/* Tell the sender of a packet that we have no state for its RPC. */
+static void homa_reply_unknown(struct homa_sock *hsk, struct homa_peer *peer,
+			       const struct homa_common_hdr *h)
+{
+	struct homa_rpc_unknown_hdr u;
+
+	homa_xmit_control_to(hsk, peer, ntohs(h->sport),
+			     homa_local_id(h->sender_id), HOMA_PKT_RPC_UNKNOWN,
+			     &u, sizeof(u));
+}
+
+/**
+ * homa_rmem_full() - Whether a socket may not hold one more received
+ * packet. Received DATA is charged to the socket (skb_set_owner_r()) until
+ * recvmsg copies it out or the RPC ends; the limit is SO_RCVBUF plus twice
+ * the receive buffer region, so that every message the region can take
+ * fits, with room for packet overhead.
+ * @hsk: Socket.
+ * @skb: The packet.
+ *
+ * Return: true if @skb must be dropped.
+ */
+static bool homa_rmem_full(struct homa_sock *hsk, struct sk_buff *skb)
+{
+	struct sock *sk = &hsk->inet.sk;
+	u64 limit;
+
+	limit = (u64)READ_ONCE(sk->sk_rcvbuf) +
+		((u64)hsk->pool.num_bpages << (HOMA_BPAGE_SHIFT + 1));
+	return atomic_read(&sk->sk_rmem_alloc) + skb->truesize > limit;
+}
+
 /* Handle a DATA packet (header already known to be complete). */
 static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			  struct sk_buff *skb)
@@ -188,11 +251,21 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		return;
 	}
 
+	if (h->ack.client_id) {
+		homa_metric_inc(hn, HOMA_MET_ACKS_PIGGYBACKED);
+		homa_rpc_acked(hn, peer, be16_to_cpu(h->ack.server_port),
+			       be64_to_cpu(h->ack.client_id));
+	}
+
 	spin_lock_bh(&hsk->lock);
 	if (hsk->shutdown)
 		goto drop_unknown;
 	if (homa_is_client(id)) {
 		rpc = homa_rpc_find_client(hsk, id);
+		/* A response for an RPC we finished or abandoned is
+		 * dropped; the server asks for an ack (NEED_ACK) and gets
+		 * one.
+		 */
 		if (!rpc || rpc->peer != peer || rpc->dport != sport)
 			goto drop_unknown;
 		if (rpc->state == HOMA_RPC_OUTGOING)
@@ -200,6 +273,8 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	} else {
 		rpc = homa_rpc_find_server(hsk, peer, sport, id);
 		if (!rpc) {
+			if (homa_sock_was_acked(hsk, peer, sport, id))
+				goto drop_dup;
 			if (!homa_sock_is_server(hsk)) {
 				spin_unlock_bh(&hsk->lock);
 				homa_icmp_unreachable(skb);
@@ -215,6 +290,7 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			homa_metric_inc(hn, HOMA_MET_SERVER_RPCS);
 		}
 	}
+	homa_rpc_heard(rpc);
 	if (rpc->state != HOMA_RPC_INCOMING)
 		goto drop_dup;
 
@@ -233,11 +309,18 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	/* The sender may send this much without grants. */
 	if (incoming > m->granted)
 		m->granted = min(incoming, msg_len);
+	if (homa_rmem_full(hsk, skb)) {
+		/* Asked for again (RESEND) once recvmsg makes room. */
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
+		return;
+	}
 	if (!homa_msgin_add(m, offset, offset + seg_len))
 		goto drop_dup;
 
 	/* The route is only valid inside this softirq's RCU section. */
 	skb_dst_drop(skb);
+	skb_set_owner_r(skb, &hsk->inet.sk);
 	__skb_pull(skb, sizeof(*h));
 	HOMA_SKB_CB(skb)->offset = offset;
 	__skb_queue_tail(&m->packets, skb);
@@ -299,6 +382,7 @@ static void homa_grant_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
 		return;
 	}
+	homa_rpc_heard(rpc);
 	offset = min_t(u32, offset, rpc->msgout.length);
 	if (offset > rpc->msgout.granted) {
 		rpc->msgout.granted = offset;
@@ -306,36 +390,6 @@ static void homa_grant_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	}
 	spin_unlock_bh(&hsk->lock);
 	consume_skb(skb);
-}
-
-/**
- * homa_rpc_acked() - A client confirmed it has the whole response of a
- * server RPC: free the RPC. Called without Homa locks.
- * @hn:        Namespace state.
- * @peer:      The client host.
- * @server_port: Port of the server socket.
- * @client_id: Client's id of the RPC.
- */
-static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
-			   u16 server_port, u64 client_id)
-{
-	struct homa_sock *hsk;
-	struct homa_rpc *rpc;
-
-	if (client_id == 0 || !homa_is_client(client_id))
-		return;
-	hsk = homa_sock_find(hn, server_port);
-	if (!hsk)
-		return;
-	spin_lock_bh(&hsk->lock);
-	rpc = homa_rpc_find_server(hsk, peer, 0, client_id ^ 1);
-	if (rpc && rpc->state == HOMA_RPC_OUTGOING &&
-	    rpc->msgout.next_offset >= rpc->msgout.length) {
-		homa_rpc_end(rpc);
-		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_ACKED);
-		homa_sock_wakeup(hsk, EPOLLOUT | EPOLLWRNORM);
-	}
-	spin_unlock_bh(&hsk->lock);
 }
 
 /* Handle an ACK packet (caller holds rcu_read_lock()). */
@@ -352,6 +406,171 @@ static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
 	for (i = 0; i < n; i++)
 		homa_rpc_acked(hn, peer, be16_to_cpu(h->acks[i].server_port),
 			       be64_to_cpu(h->acks[i].client_id));
+	consume_skb(skb);
+}
+
+/**
+ * homa_resend_pkt() - Handle a RESEND: the receiver of one of our messages
+ * misses bytes, or our peer wants to know whether we are alive.
+ * @hsk:  Socket the packet is for.
+ * @peer: Sender.
+ * @skb:  The packet (header complete).
+ *
+ * Bytes we sent before go out again, marked as retransmissions; bytes
+ * beyond what was granted count as granted. If we send nothing (the RPC
+ * is not sending: a server still receiving or serving the request, or a
+ * client receiving the response), we answer BUSY so the peer knows we are
+ * alive; an unknown RPC gets RPC_UNKNOWN.
+ */
+static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			    struct sk_buff *skb)
+{
+	const struct homa_resend_hdr *h = (const void *)skb->data;
+	u32 offset = be32_to_cpu(h->offset);
+	u32 length = be32_to_cpu(h->length);
+	struct homa_msgout *m;
+	struct homa_busy_hdr busy;
+	struct homa_rpc *rpc;
+	int sent = 0, before;
+	u64 end;
+
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_ctl_find(hsk, peer, &h->common);
+	if (!rpc) {
+		spin_unlock_bh(&hsk->lock);
+		homa_reply_unknown(hsk, peer, &h->common);
+		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		return;
+	}
+	homa_rpc_heard(rpc);
+	m = &rpc->msgout;
+	if (rpc->state == HOMA_RPC_OUTGOING && m->length >= 0) {
+		if (offset > m->length) {
+			spin_unlock_bh(&hsk->lock);
+			homa_drop(hsk->hnet, skb,
+				  HOMA_MET_PKTS_DROPPED_BAD_DATA);
+			return;
+		}
+		end = length == HOMA_RESEND_ALL ? m->next_offset :
+						   (u64)offset + length;
+		end = min_t(u64, end, m->length);
+		sent = homa_resend_data(rpc, offset, end);
+		before = m->next_offset;
+		if (end > m->granted) {
+			/* The receiver wants bytes we were never granted. */
+			m->granted = end;
+			homa_xmit_data(rpc);
+		}
+		sent += m->next_offset != before;
+	}
+	if (!sent) {
+		memset(&busy, 0, sizeof(busy));
+		homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy, sizeof(busy));
+	}
+	spin_unlock_bh(&hsk->lock);
+	consume_skb(skb);
+}
+
+/**
+ * homa_unknown_pkt() - Handle RPC_UNKNOWN: the peer has no state for one
+ * of our RPCs. A client that has no response bytes yet sends its request
+ * again from the start (the server lost it, or never got it); one that
+ * has part of the response fails with ECONNRESET (the request may not be
+ * executed twice). A server frees the RPC (the client finished or
+ * abandoned it).
+ * @hsk:  Socket the packet is for.
+ * @peer: Sender.
+ * @skb:  The packet (header complete).
+ */
+static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			     struct sk_buff *skb)
+{
+	const struct homa_common_hdr *h = (const void *)skb->data;
+	struct homa_net *hn = hsk->hnet;
+	struct homa_rpc *rpc;
+
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_ctl_find(hsk, peer, h);
+	if (!rpc) {
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		return;
+	}
+	if (!homa_rpc_is_client(rpc)) {
+		homa_sock_remember_acked(hsk, rpc);
+		homa_rpc_end(rpc);
+		homa_metric_inc(hn, HOMA_MET_SERVER_RPCS_UNKNOWN);
+	} else if (rpc->state == HOMA_RPC_OUTGOING) {
+		homa_rpc_restart(rpc);
+		homa_metric_inc(hn, HOMA_MET_CLIENT_RPC_RESTARTS);
+	} else if (rpc->state == HOMA_RPC_INCOMING &&
+		   !(rpc->flags & HOMA_RPC_F_READY)) {
+		/* Part of the response came, so the server executed the
+		 * request and then lost it: running it again could execute
+		 * it twice. Fail instead.
+		 */
+		homa_rpc_abort(rpc, ECONNRESET);
+	}
+	spin_unlock_bh(&hsk->lock);
+	consume_skb(skb);
+}
+
+/**
+ * homa_busy_pkt() - Handle BUSY: the peer is alive but will not send now.
+ * @hsk:  Socket the packet is for.
+ * @peer: Sender.
+ * @skb:  The packet (header complete).
+ */
+static void homa_busy_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			  struct sk_buff *skb)
+{
+	const struct homa_common_hdr *h = (const void *)skb->data;
+	struct homa_rpc *rpc;
+
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_ctl_find(hsk, peer, h);
+	if (rpc)
+		homa_rpc_heard(rpc);
+	spin_unlock_bh(&hsk->lock);
+	if (rpc)
+		consume_skb(skb);
+	else
+		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+}
+
+/**
+ * homa_need_ack_pkt() - Handle NEED_ACK: a server asks whether we have the
+ * whole response of one of our client RPCs. We acknowledge it if we do or
+ * if we no longer know the RPC; while the response is incomplete we say
+ * nothing (our timer asks for the missing bytes).
+ * @hsk:  Socket the packet is for.
+ * @peer: Sender.
+ * @skb:  The packet (header complete).
+ */
+static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
+			      struct sk_buff *skb)
+{
+	const struct homa_common_hdr *h = (const void *)skb->data;
+	u64 id = homa_local_id(h->sender_id);
+	struct homa_rpc *rpc;
+	bool ack = true;
+
+	if (!homa_is_client(id)) {
+		/* Only servers ask for acks. */
+		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
+		return;
+	}
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_ctl_find(hsk, peer, h);
+	if (rpc) {
+		homa_rpc_heard(rpc);
+		ack = rpc->state == HOMA_RPC_FAILED ||
+		      (rpc->msgin.length >= 0 &&
+		       rpc->msgin.bytes_remaining == 0);
+	}
+	spin_unlock_bh(&hsk->lock);
+	if (ack)
+		homa_xmit_ack_to(hsk, peer, ntohs(h->sport), id);
 	consume_skb(skb);
 }
 
@@ -412,6 +631,9 @@ int homa_rcv(struct sk_buff *skb)
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NOMEM);
 		return 0;
 	}
+	/* The host is alive: its RESENDs are answered. */
+	if (READ_ONCE(peer->outstanding_resends))
+		WRITE_ONCE(peer->outstanding_resends, 0);
 	switch (h->type) {
 	case HOMA_PKT_DATA:
 		homa_data_pkt(hsk, peer, skb);
@@ -422,10 +644,20 @@ int homa_rcv(struct sk_buff *skb)
 	case HOMA_PKT_ACK:
 		homa_ack_pkt(hn, peer, skb);
 		break;
+	case HOMA_PKT_RESEND:
+		homa_resend_pkt(hsk, peer, skb);
+		break;
+	case HOMA_PKT_RPC_UNKNOWN:
+		homa_unknown_pkt(hsk, peer, skb);
+		break;
+	case HOMA_PKT_BUSY:
+		homa_busy_pkt(hsk, peer, skb);
+		break;
+	case HOMA_PKT_NEED_ACK:
+		homa_need_ack_pkt(hsk, peer, skb);
+		break;
 	default:
-		/* RESEND, BUSY, RPC_UNKNOWN, NEED_ACK, CUTOFFS, FREEZE:
-		 * handled with retransmission and priorities.
-		 */
+		/* CUTOFFS and FREEZE: handled with priorities. */
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNHANDLED);
 		break;
 	}

@@ -46,6 +46,24 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_RPCS_ICMP_ABORTED] = {
 		"rpcs_icmp_aborted",
 		"RPCs ended because an ICMP error said their peer is unreachable" },
+	[HOMA_MET_DATA_PKTS_RESENT] = {
+		"data_pkts_resent",
+		"DATA packets sent again (retransmit flag set) for a RESEND" },
+	[HOMA_MET_RESENDS_LIMITED] = {
+		"resends_limited",
+		"RESENDs held back: the peer had not answered an earlier one" },
+	[HOMA_MET_RPC_TIMEOUTS] = {
+		"rpc_timeouts",
+		"RPCs ended because the peer was silent for timeout_ticks" },
+	[HOMA_MET_CLIENT_RPC_RESTARTS] = {
+		"client_rpc_restarts",
+		"Client RPCs whose request was sent again after RPC_UNKNOWN" },
+	[HOMA_MET_SERVER_RPCS_UNKNOWN] = {
+		"server_rpcs_unknown",
+		"Server RPCs freed because the client no longer knew them" },
+	[HOMA_MET_ACKS_PIGGYBACKED] = {
+		"acks_piggybacked",
+		"Acknowledgements received piggy-backed on DATA packets" },
 	[HOMA_MET_XMIT_NO_ROUTE] = {
 		"xmit_no_route", "Packets not sent: no route to the peer" },
 	[HOMA_MET_XMIT_NOMEM] = {
@@ -71,9 +89,12 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"Packets dropped: no such RPC (already ended, or never was)" },
 	[HOMA_MET_PKTS_DROPPED_DUP] = {
 		"pkts_dropped_dup",
-		"DATA dropped: bytes already received or message complete" },
+		"DATA dropped: already received, or for an RPC that ended" },
 	[HOMA_MET_PKTS_DROPPED_NOMEM] = {
 		"pkts_dropped_nomem", "Packets dropped: memory allocation failed" },
+	[HOMA_MET_PKTS_DROPPED_RMEM] = {
+		"pkts_dropped_rmem",
+		"DATA dropped: the socket holds its limit of received data" },
 	[HOMA_MET_PKTS_DROPPED_UNHANDLED] = {
 		"pkts_dropped_unhandled",
 		"Well-formed packets of types this version does not act on yet" },

@@ -4,6 +4,9 @@
  * sending what the receiver allows (unscheduled bytes, then grants), and
  * sending control packets.
  *
+ * Retransmissions (homa_resend_data()) build the same packets again from
+ * the message, which stays in memory until the RPC ends.
+ *
  * Every packet is a fresh, unshared skb no larger than the route's MTU,
  * so no device or GSO path ever sees a Homa packet it has to segment or
  * one that somebody else still references.
@@ -120,7 +123,7 @@ static int homa_seg_size(struct homa_sock *hsk, struct homa_peer *peer)
 int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len)
 {
 	struct homa_msgout *m = &rpc->msgout;
-	int unsched, seg;
+	int seg;
 
 	lockdep_assert_held(&rpc->hsk->lock);
 	m->buf = buf;
@@ -131,13 +134,68 @@ int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len)
 	if (seg < 0)
 		return seg;
 	m->seg_size = seg;
-	/* Unscheduled bytes are rounded up to whole packets. */
-	unsched = READ_ONCE(rpc->hsk->hnet->params.unsched_bytes);
-	unsched = DIV_ROUND_UP(unsched, seg) * seg;
-	m->granted = min(unsched, len);
+	homa_msgout_reset(rpc);
 	return 0;
 }
+
+/**
+ * homa_msgout_reset() - Make an outgoing message start again: nothing
+ * sent, only the unscheduled bytes (rounded up to whole packets) allowed.
+ * Caller holds the socket lock.
+ * @rpc: RPC whose outgoing message exists.
+ */
+void homa_msgout_reset(struct homa_rpc *rpc)
+{
+	struct homa_msgout *m = &rpc->msgout;
+	int unsched;
+
+	unsched = READ_ONCE(rpc->hsk->hnet->params.unsched_bytes);
+	unsched = DIV_ROUND_UP(unsched, m->seg_size) * m->seg_size;
+	m->next_offset = 0;
+	m->granted = min(unsched, m->length);
+}
 EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
+
+/**
+ * homa_xmit_data_pkt() - Build and send the DATA packet of an outgoing
+ * message that starts at @offset. Caller holds the socket lock.
+ * @rpc:        The RPC.
+ * @offset:     Message offset of the packet (a multiple of seg_size).
+ * @retransmit: Whether this sends the bytes again for a RESEND.
+ *
+ * Return: 0, or -ENOMEM if there was no memory for the packet.
+ */
+static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
+			      bool retransmit)
+{
+	struct homa_msgout *m = &rpc->msgout;
+	int len = min(m->seg_size, m->length - offset);
+	struct homa_data_hdr *h;
+	struct sk_buff *skb;
+
+	skb = homa_skb_new(sizeof(*h) + len);
+	if (!skb) {
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_XMIT_NOMEM);
+		return -ENOMEM;
+	}
+	h = (struct homa_data_hdr *)skb->data;
+	homa_common_hdr_init(&h->common, HOMA_PKT_DATA, rpc->hsk->port,
+			     rpc->dport, rpc->id);
+	h->common.sequence = cpu_to_be32(offset);
+	h->message_length = cpu_to_be32(m->length);
+	h->incoming = cpu_to_be32(m->granted);
+	h->ack.client_id = 0;
+	h->ack.server_port = 0;
+	h->cutoff_version = 0;
+	h->retransmit = retransmit;
+	memset(h->pad, 0, sizeof(h->pad));
+	h->seg.offset = cpu_to_be32(offset);
+	memcpy(h + 1, (char *)m->buf + offset, len);
+	if (retransmit)
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_DATA_PKTS_RESENT);
+	homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+	return 0;
+}
 
 /**
  * homa_xmit_data() - Send every packet of an RPC's outgoing message that
@@ -148,37 +206,75 @@ EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
 void homa_xmit_data(struct homa_rpc *rpc)
 {
 	struct homa_msgout *m = &rpc->msgout;
-	struct homa_data_hdr *h;
-	struct sk_buff *skb;
-	int len;
 
 	lockdep_assert_held(&rpc->hsk->lock);
 	while (m->next_offset < m->granted && rpc->state == HOMA_RPC_OUTGOING) {
-		len = min(m->seg_size, m->length - m->next_offset);
-		skb = homa_skb_new(sizeof(*h) + len);
-		if (!skb) {
-			/* Try again on the next grant or resend. */
-			homa_metric_inc(rpc->hsk->hnet, HOMA_MET_XMIT_NOMEM);
+		/* On failure the timer tries again (homa_timer_rpc()). */
+		if (homa_xmit_data_pkt(rpc, m->next_offset, false))
 			return;
-		}
-		h = (struct homa_data_hdr *)skb->data;
-		homa_common_hdr_init(&h->common, HOMA_PKT_DATA, rpc->hsk->port,
-				     rpc->dport, rpc->id);
-		h->common.sequence = cpu_to_be32(m->next_offset);
-		h->message_length = cpu_to_be32(m->length);
-		h->incoming = cpu_to_be32(m->granted);
-		h->ack.client_id = 0;
-		h->ack.server_port = 0;
-		h->cutoff_version = 0;
-		h->retransmit = 0;
-		memset(h->pad, 0, sizeof(h->pad));
-		h->seg.offset = cpu_to_be32(m->next_offset);
-		memcpy(h + 1, (char *)m->buf + m->next_offset, len);
-		m->next_offset += len;
-		homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+		m->next_offset = min(m->next_offset + m->seg_size, m->length);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
+
+/**
+ * homa_resend_data() - Send again the packets of an outgoing message that
+ * hold bytes in [@start, @end), as far as they were sent before, marked as
+ * retransmissions. Caller holds the socket lock; the work is bounded by
+ * the message length.
+ * @rpc:   The RPC; its outgoing message exists.
+ * @start: First byte asked for.
+ * @end:   One past the last byte asked for.
+ *
+ * Return: packets sent.
+ */
+int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
+{
+	struct homa_msgout *m = &rpc->msgout;
+	int offset, sent = 0;
+
+	lockdep_assert_held(&rpc->hsk->lock);
+	end = min_t(u32, end, m->next_offset);
+	if (start >= end)
+		return 0;
+	/* Packets start at multiples of seg_size. */
+	for (offset = start - start % m->seg_size; offset < end;
+	     offset += m->seg_size) {
+		if (homa_xmit_data_pkt(rpc, offset, true))
+			break;
+		sent++;
+	}
+	return sent;
+}
+
+/**
+ * homa_xmit_control_to() - Send a control packet to a peer, with or
+ * without an RPC behind it (e.g. RPC_UNKNOWN for an RPC we do not have).
+ * @hsk:       Sending socket (its port is the source port).
+ * @peer:      Destination host.
+ * @dport:     Destination port.
+ * @sender_id: RPC id as this host knows it.
+ * @type:      Packet type.
+ * @hdr:       The whole header; its common part is filled in here.
+ * @len:       Bytes in @hdr.
+ *
+ * Return: 0 or a negative errno.
+ */
+int homa_xmit_control_to(struct homa_sock *hsk, struct homa_peer *peer,
+			 u16 dport, u64 sender_id, u8 type, void *hdr,
+			 unsigned int len)
+{
+	struct sk_buff *skb;
+
+	homa_common_hdr_init(hdr, type, hsk->port, dport, sender_id);
+	skb = homa_skb_new(len);
+	if (!skb) {
+		homa_metric_inc(hsk->hnet, HOMA_MET_XMIT_NOMEM);
+		return -ENOMEM;
+	}
+	memcpy(skb->data, hdr, len);
+	return homa_xmit_skb(hsk, peer, skb);
+}
 
 /**
  * homa_xmit_control() - Send a control packet about an RPC.
@@ -192,16 +288,8 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
 		      unsigned int len)
 {
-	struct sk_buff *skb;
-
-	homa_common_hdr_init(hdr, type, rpc->hsk->port, rpc->dport, rpc->id);
-	skb = homa_skb_new(len);
-	if (!skb) {
-		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_XMIT_NOMEM);
-		return -ENOMEM;
-	}
-	memcpy(skb->data, hdr, len);
-	return homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+	return homa_xmit_control_to(rpc->hsk, rpc->peer, rpc->dport, rpc->id,
+				    type, hdr, len);
 }
 
 /**
@@ -211,13 +299,28 @@ int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
  */
 void homa_xmit_ack(struct homa_rpc *rpc)
 {
+	homa_xmit_ack_to(rpc->hsk, rpc->peer, rpc->dport, rpc->id);
+}
+
+/**
+ * homa_xmit_ack_to() - Acknowledge a client RPC, which may no longer exist
+ * (the answer to a NEED_ACK for an RPC we already finished).
+ * @hsk:       Client socket.
+ * @peer:      Server host.
+ * @dport:     Server port.
+ * @client_id: Our id of the RPC.
+ */
+void homa_xmit_ack_to(struct homa_sock *hsk, struct homa_peer *peer,
+		      u16 dport, u64 client_id)
+{
 	struct homa_ack_hdr h;
 
 	memset(&h, 0, sizeof(h));
 	h.num_acks = cpu_to_be16(1);
-	h.acks[0].client_id = cpu_to_be64(rpc->id);
-	h.acks[0].server_port = cpu_to_be16(rpc->dport);
-	homa_xmit_control(rpc, HOMA_PKT_ACK, &h, sizeof(h));
+	h.acks[0].client_id = cpu_to_be64(client_id);
+	h.acks[0].server_port = cpu_to_be16(dport);
+	homa_xmit_control_to(hsk, peer, dport, client_id, HOMA_PKT_ACK, &h,
+			     sizeof(h));
 }
 
 /**

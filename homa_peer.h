@@ -69,6 +69,23 @@ struct homa_peer {
 		struct flowi6 v6;
 	} flow;
 
+	/**
+	 * @outstanding_resends: RESENDs sent to the host since it last sent
+	 * us any packet. A hint for homa_timer (read and written with
+	 * READ_ONCE()/WRITE_ONCE(), without a lock; a lost update only
+	 * delays or adds one RESEND).
+	 */
+	u32 outstanding_resends;
+
+	/** @resend_tick: Timer tick of the latest RESEND to the host. */
+	u32 resend_tick;
+
+	/**
+	 * @limit_tick: Tick in which the host was found not to answer a
+	 * RESEND from an earlier tick; it gets no more RESENDs in that tick.
+	 */
+	u32 limit_tick;
+
 	/** @rcu: For freeing after a grace period. */
 	struct rcu_head rcu;
 };

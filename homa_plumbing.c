@@ -85,6 +85,7 @@ static void homa_sk_destroy(struct sock *sk)
 
 	homa_sock_shutdown(hsk);
 	homa_pool_destroy(&hsk->pool);
+	homa_sock_destroy(hsk);
 }
 
 static void homa_sk_close(struct sock *sk, long timeout)
@@ -406,6 +407,9 @@ static int homa_sk_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (result < 0)
 		homa_rpc_release_bufs(rpc);
 	if (rpc->state != HOMA_RPC_DEAD) {
+		/* The data reached the application: consumed, not dropped. */
+		if (result >= 0)
+			homa_msgin_consume(&rpc->msgin);
 		if (homa_rpc_is_client(rpc)) {
 			homa_rpc_end(rpc);
 			homa_metric_inc(hsk->hnet, HOMA_MET_CLIENT_RPCS_DONE);
@@ -837,6 +841,9 @@ static int __net_init homa_net_init(struct net *net)
 		homa_metrics_net_exit(hn);
 		return err;
 	}
+	atomic_set(&hn->num_rpcs, 0);
+	homa_timer_init(hn);
+	homa_timer_start(hn);
 	return 0;
 }
 
@@ -844,6 +851,7 @@ static void __net_exit homa_net_exit(struct net *net)
 {
 	struct homa_net *hn = homa_net(net);
 
+	homa_timer_stop(hn);
 	homa_sysctl_net_exit(hn);
 	homa_metrics_net_exit(hn);
 	homa_socktab_destroy(&hn->socktab);

@@ -66,6 +66,7 @@ struct homa_rpc *homa_rpc_alloc_client(struct homa_sock *hsk,
 		       homa_rpc_bucket(hsk->client_rpcs, id));
 	list_add_tail(&rpc->active_links, &hsk->active_rpcs);
 	hsk->num_rpcs++;
+	atomic_inc(&hsk->hnet->num_rpcs);
 	return rpc;
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_rpc_alloc_client);
@@ -95,6 +96,7 @@ struct homa_rpc *homa_rpc_alloc_server(struct homa_sock *hsk,
 		       homa_rpc_bucket(hsk->server_rpcs, id));
 	list_add_tail(&rpc->active_links, &hsk->active_rpcs);
 	hsk->num_rpcs++;
+	atomic_inc(&hsk->hnet->num_rpcs);
 	return rpc;
 }
 
@@ -182,10 +184,68 @@ struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
 void homa_rpc_release_bufs(struct homa_rpc *rpc)
 {
 	lockdep_assert_held(&rpc->hsk->lock);
-	if (rpc->flags & HOMA_RPC_F_BUFS)
-		homa_pool_release(&rpc->hsk->pool, rpc->msgin.num_bpages,
-				  rpc->msgin.bpage_offsets);
+	if (!(rpc->flags & HOMA_RPC_F_BUFS))
+		return;
 	rpc->flags &= ~HOMA_RPC_F_BUFS;
+	homa_pool_release(&rpc->hsk->pool, rpc->msgin.num_bpages,
+			  rpc->msgin.bpage_offsets);
+	/* Messages waiting for space may fit now. */
+	homa_pool_check_waiters(rpc->hsk);
+}
+
+/**
+ * homa_msgin_consume() - Free the packets of an incoming message whose
+ * data reached the application (consume_skb(), so that drop monitors do
+ * not count them). Caller holds the socket lock.
+ * @m: The message.
+ */
+void homa_msgin_consume(struct homa_msgin *m)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&m->packets)))
+		consume_skb(skb);
+}
+
+/* Free an incoming message's packets (dropped: the RPC ended before the
+ * application got them) and gap records.
+ */
+static void homa_msgin_free(struct homa_msgin *m)
+{
+	struct homa_gap *gap, *next;
+
+	list_for_each_entry_safe(gap, next, &m->gaps, links)
+		kfree(gap);
+	INIT_LIST_HEAD(&m->gaps);
+	m->num_gaps = 0;
+	skb_queue_purge(&m->packets);
+}
+
+/**
+ * homa_rpc_restart() - Start a client RPC over: the server said it does
+ * not know the RPC (RPC_UNKNOWN), so whatever it received was lost. Drops
+ * any partial response and sends the request again from its first byte.
+ * Caller holds the socket lock.
+ * @rpc: Client RPC whose response has not been completely received.
+ */
+void homa_rpc_restart(struct homa_rpc *rpc)
+{
+	struct homa_msgin *m = &rpc->msgin;
+
+	lockdep_assert_held(&rpc->hsk->lock);
+	homa_grant_rpc_end(rpc);
+	homa_rpc_release_bufs(rpc);
+	list_del_init(&rpc->ready_links);
+	homa_msgin_free(m);
+	m->length = -1;
+	m->bytes_remaining = 0;
+	m->recv_end = 0;
+	m->granted = 0;
+	m->num_bpages = 0;
+	rpc->state = HOMA_RPC_OUTGOING;
+	homa_rpc_heard(rpc);
+	homa_msgout_reset(rpc);
+	homa_xmit_data(rpc);
 }
 
 /**
@@ -206,6 +266,7 @@ void homa_rpc_end(struct homa_rpc *rpc)
 	list_del_init(&rpc->active_links);
 	list_del_init(&rpc->ready_links);
 	hsk->num_rpcs--;
+	atomic_dec(&hsk->hnet->num_rpcs);
 	homa_grant_rpc_end(rpc);
 
 	/* Pool space not yet handed to the application goes back; a
@@ -227,13 +288,9 @@ void homa_rpc_end(struct homa_rpc *rpc)
  */
 void homa_rpc_put(struct homa_rpc *rpc)
 {
-	struct homa_gap *gap, *next;
-
 	if (!refcount_dec_and_test(&rpc->refs))
 		return;
-	list_for_each_entry_safe(gap, next, &rpc->msgin.gaps, links)
-		kfree(gap);
-	skb_queue_purge(&rpc->msgin.packets);
+	homa_msgin_free(&rpc->msgin);
 	kvfree(rpc->msgout.buf);
 	kfree(rpc);
 }

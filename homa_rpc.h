@@ -178,6 +178,18 @@ struct homa_rpc {
 	/** @grant_links: Entry in the namespace's list of RPCs to grant. */
 	struct list_head grant_links;
 
+	/**
+	 * @silent_ticks: Timer ticks since the peer last sent anything
+	 * about this RPC while we were waiting for it (see homa_timer.c).
+	 */
+	u32 silent_ticks;
+
+	/**
+	 * @resend_tick: Tick at which we last sent a RESEND or NEED_ACK for
+	 * this RPC; 0 if none since the peer was last heard from.
+	 */
+	u32 resend_tick;
+
 	/** @msgout: The message we send. */
 	struct homa_msgout msgout;
 
@@ -210,6 +222,17 @@ static inline void homa_rpc_hold(struct homa_rpc *rpc)
  *
  * Return: true for client RPCs.
  */
+/**
+ * homa_rpc_heard() - The peer sent a packet about an RPC: it is alive, so
+ * the RPC's silence count starts again. Caller holds the socket lock.
+ * @rpc: The RPC.
+ */
+static inline void homa_rpc_heard(struct homa_rpc *rpc)
+{
+	rpc->silent_ticks = 0;
+	rpc->resend_tick = 0;
+}
+
 static inline bool homa_rpc_is_client(const struct homa_rpc *rpc)
 {
 	return (rpc->id & 1) == 0;
@@ -228,6 +251,8 @@ struct homa_rpc *homa_rpc_find_server_addr(struct homa_sock *hsk,
 					   const struct in6_addr *addr,
 					   u16 port, u64 id);
 void homa_rpc_release_bufs(struct homa_rpc *rpc);
+void homa_msgin_consume(struct homa_msgin *m);
+void homa_rpc_restart(struct homa_rpc *rpc);
 void homa_rpc_end(struct homa_rpc *rpc);
 void homa_rpc_put(struct homa_rpc *rpc);
 

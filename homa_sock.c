@@ -5,6 +5,8 @@
  * share a single port space.
  */
 
+#include <linux/slab.h>
+
 #include "homa_impl.h"
 
 static struct hlist_head *homa_socktab_bucket(struct homa_socktab *tab,
@@ -172,6 +174,70 @@ void homa_sock_shutdown(struct homa_sock *hsk)
 	}
 	homa_sock_wakeup(hsk, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLRDNORM |
 			 EPOLLWRNORM);
+}
+
+/**
+ * homa_sock_remember_acked() - Remember a server RPC that ends because its
+ * client has the response (ACK, or RPC_UNKNOWN from the client), so that
+ * a late copy of its request is not served again. Caller holds the
+ * socket lock. Without memory for the ring nothing is remembered.
+ * @hsk: Socket.
+ * @rpc: Server RPC about to end.
+ */
+void homa_sock_remember_acked(struct homa_sock *hsk, struct homa_rpc *rpc)
+{
+	struct homa_acked *a;
+
+	lockdep_assert_held(&hsk->lock);
+	if (!hsk->acked) {
+		hsk->acked = kcalloc(HOMA_ACKED_RPCS, sizeof(*hsk->acked),
+				     GFP_ATOMIC);
+		if (!hsk->acked)
+			return;
+	}
+	a = &hsk->acked[hsk->acked_next];
+	hsk->acked_next = (hsk->acked_next + 1) % HOMA_ACKED_RPCS;
+	a->peer = rpc->peer;
+	a->id = rpc->id;
+	a->port = rpc->dport;
+}
+
+/**
+ * homa_sock_was_acked() - Whether a request is for a server RPC that
+ * ended recently because its client was done with it. Caller holds the
+ * socket lock.
+ * @hsk:  Socket.
+ * @peer: Client host.
+ * @port: Client port.
+ * @id:   Our id of the RPC.
+ *
+ * Return: true if so (the request is a late duplicate).
+ */
+bool homa_sock_was_acked(struct homa_sock *hsk, struct homa_peer *peer,
+			 u16 port, u64 id)
+{
+	int i;
+
+	lockdep_assert_held(&hsk->lock);
+	if (!hsk->acked)
+		return false;
+	for (i = 0; i < HOMA_ACKED_RPCS; i++) {
+		const struct homa_acked *a = &hsk->acked[i];
+
+		if (a->id == id && a->peer == peer && a->port == port)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * homa_sock_destroy() - Free what a socket still holds after shutdown.
+ * @hsk: Socket (shut down).
+ */
+void homa_sock_destroy(struct homa_sock *hsk)
+{
+	kfree(hsk->acked);
+	hsk->acked = NULL;
 }
 
 /**

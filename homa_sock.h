@@ -21,6 +21,25 @@ struct homa_net;
 /* Number of automatically assigned ("client") ports. */
 #define HOMA_NUM_CLIENT_PORTS	(0x10000 - HOMA_MIN_DEFAULT_PORT)
 
+/* Server RPCs a socket remembers after they ended (struct homa_acked). */
+#define HOMA_ACKED_RPCS		256
+
+/**
+ * struct homa_acked - A server RPC that ended because the client had its
+ * response. A late duplicate of its request (the network may duplicate
+ * and delay packets) must not start it again: at most once.
+ */
+struct homa_acked {
+	/** @peer: The client host. */
+	struct homa_peer *peer;
+
+	/** @id: Our (server) id of the RPC. */
+	u64 id;
+
+	/** @port: The client's port. */
+	u16 port;
+};
+
 /**
  * struct homa_socktab - The sockets of one namespace, hashed by port.
  */
@@ -123,6 +142,16 @@ struct homa_sock {
 
 	/** @pool: Receive buffers (SO_HOMA_RCVBUF). */
 	struct homa_pool pool;
+
+	/**
+	 * @acked: The HOMA_ACKED_RPCS server RPCs that ended last because
+	 * their client was done, a ring; allocated with the first one, or
+	 * NULL. Protected by @lock.
+	 */
+	struct homa_acked *acked;
+
+	/** @acked_next: Slot of @acked the next ended RPC goes in. */
+	u32 acked_next;
 };
 
 /**
@@ -178,5 +207,9 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn);
 void homa_sock_shutdown(struct homa_sock *hsk);
 int homa_sock_bind(struct homa_sock *hsk, u16 port);
 struct homa_sock *homa_sock_find(struct homa_net *hn, u16 port);
+void homa_sock_remember_acked(struct homa_sock *hsk, struct homa_rpc *rpc);
+bool homa_sock_was_acked(struct homa_sock *hsk, struct homa_peer *peer,
+			 u16 port, u64 id);
+void homa_sock_destroy(struct homa_sock *hsk);
 
 #endif /* _HOMA_SOCK_H */

@@ -39,6 +39,11 @@ static const struct homa_param_desc homa_param_descs[] = {
 	HOMA_PARAM(wmem_max, 100000000, 10000, INT_MAX),
 	HOMA_PARAM(poll_usecs, 50, 0, 1000000),
 	HOMA_PARAM(max_gso_size, 10000, 1500, 65000),
+	HOMA_PARAM(tick_usecs, 1000, 100, 1000000),
+	HOMA_PARAM(resend_ticks, 5, 1, 100000),
+	HOMA_PARAM(resend_interval, 5, 1, 100000),
+	HOMA_PARAM(timeout_ticks, 100, 2, 10000000),
+	HOMA_PARAM(request_ack_ticks, 2, 1, 100000),
 };
 
 #define HOMA_NUM_PARAMS ARRAY_SIZE(homa_param_descs)

@@ -38,6 +38,24 @@ struct homa_params {
 
 	/** @max_gso_size: Largest packet handed to GSO/TSO, bytes. */
 	int max_gso_size;
+
+	/** @tick_usecs: Interval of the retransmission timer, usecs. */
+	int tick_usecs;
+
+	/** @resend_ticks: Silent ticks before the first RESEND. */
+	int resend_ticks;
+
+	/** @resend_interval: Ticks between RESENDs for one RPC. */
+	int resend_interval;
+
+	/** @timeout_ticks: Silent ticks after which an RPC is aborted. */
+	int timeout_ticks;
+
+	/**
+	 * @request_ack_ticks: Silent ticks after a whole response went out
+	 * before the server asks for an ack (NEED_ACK).
+	 */
+	int request_ack_ticks;
 };
 
 void homa_params_init(struct homa_params *p);

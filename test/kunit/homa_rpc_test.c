@@ -4,7 +4,9 @@
  * messages (gaps, duplicates, overlaps, the gap limit), at-most-once
  * creation of server RPCs, validation of DATA packets, requests for ports
  * nobody serves, grant generation against max_incoming and the buffer
- * pool, ACK handling, and packets for RPCs that do not exist.
+ * pool, ACK handling, packets for RPCs that do not exist, and the timer
+ * (RESEND, BUSY, RPC_UNKNOWN, NEED_ACK, timeouts) with time stepped by
+ * the test.
  *
  * Nothing is faked in homa.ko. The tests use real kernel Homa sockets in
  * init_net and hand packets they build to homa_rcv() with bottom halves
@@ -88,6 +90,7 @@
  * @msgin:        Incoming message used by the homa_msgin_add() tests; its
  *                gaps are freed when the test ends.
  * @base:         Metrics (summed over CPUs) when the test started.
+ * @timer_stopped: Whether init_net's timer was stopped for the test.
  */
 struct homa_test_ctx {
 	struct kunit *test;
@@ -107,6 +110,7 @@ struct homa_test_ctx {
 	atomic_t tap_lost;
 	struct homa_msgin msgin;
 	u64 base[HOMA_NUM_METRICS];
+	bool timer_stopped;
 };
 
 /**
@@ -129,6 +133,7 @@ struct homa_test_ctx {
  * @out_next:      msgout.next_offset.
  * @out_granted:   msgout.granted.
  * @out_seg:       msgout.seg_size.
+ * @error:         error (client RPCs that failed).
  */
 struct homa_test_rpc {
 	bool found;
@@ -149,6 +154,7 @@ struct homa_test_rpc {
 	int out_next;
 	int out_granted;
 	int out_seg;
+	int error;
 };
 
 /**
@@ -514,6 +520,7 @@ static void homa_test_get_rpc(struct homa_sock *hsk, u64 id,
 		r->out_next = rpc->msgout.next_offset;
 		r->out_granted = rpc->msgout.granted;
 		r->out_seg = rpc->msgout.seg_size;
+		r->error = rpc->error;
 	}
 	spin_unlock_bh(&hsk->lock);
 }
@@ -728,6 +735,9 @@ static int homa_rpc_test_init(struct kunit *test)
 	/* homa_net(&init_net) would need homa_net_id; any socket has it. */
 	ctx->hn = ctx->server->hnet;
 	ctx->saved_params = ctx->hn->params;
+	/* Time stands still unless a test steps it (homa_test_ticks()). */
+	homa_timer_stop(ctx->hn);
+	ctx->timer_stopped = true;
 
 	ctx->tap.type = htons(ETH_P_ALL);
 	ctx->tap.dev = init_net.loopback_dev;
@@ -756,6 +766,8 @@ static void homa_rpc_test_exit(struct kunit *test)
 		sock_release(ctx->server_sock);
 	if (ctx->hn)
 		ctx->hn->params = ctx->saved_params;
+	if (ctx->timer_stopped)
+		homa_timer_start(ctx->hn);
 	if (ctx->tap_added) {
 		homa_test_settle(ctx);
 		/* Waits (synchronize_net()) for tap calls in progress. */
@@ -1326,6 +1338,19 @@ static void homa_rpc_test_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+
+	/* A late copy of the request does not start the RPC again, but
+	 * the same id from another client port is another RPC.
+	 */
+	homa_test_request(ctx, 3000, 100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			2);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 1);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 3000,
+		       100, 100, 0, 100);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 2);
 }
 
 /* A response longer than the unscheduled bytes: only those go out, an ACK
@@ -1537,6 +1562,390 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(hsk), 1);
 }
 
+/* ---------------------------------------------------------------------
+ * The timer: time is stepped by calling homa_timer_tick() with the real
+ * timer stopped. Parameters: first RESEND after 3 silent ticks, then every
+ * 2 ticks, abort after 10, NEED_ACK after 2.
+ */
+
+static void homa_test_timer_params(struct homa_test_ctx *ctx)
+{
+	WRITE_ONCE(ctx->hn->params.resend_ticks, 3);
+	WRITE_ONCE(ctx->hn->params.resend_interval, 2);
+	WRITE_ONCE(ctx->hn->params.timeout_ticks, 10);
+	WRITE_ONCE(ctx->hn->params.request_ack_ticks, 2);
+}
+
+/* Step the namespace's timer @n ticks, letting loopback traffic settle
+ * after each.
+ */
+static void homa_test_ticks(struct homa_test_ctx *ctx, int n)
+{
+	while (n-- > 0) {
+		homa_timer_tick(ctx->hn);
+		homa_test_settle(ctx);
+	}
+}
+
+/* Inject a control packet that has only the common header. */
+static void homa_test_ctl(struct homa_test_ctx *ctx, u8 type, u16 sport,
+			  u16 dport, u64 sender_id)
+{
+	struct homa_common_hdr h;
+
+	homa_common_hdr_init(&h, type, sport, dport, sender_id);
+	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
+}
+
+static void homa_test_resend(struct homa_test_ctx *ctx, u16 sport, u16 dport,
+			     u64 sender_id, u32 offset, u32 length)
+{
+	struct homa_resend_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	homa_common_hdr_init(&h.common, HOMA_PKT_RESEND, sport, dport,
+			     sender_id);
+	h.offset = cpu_to_be32(offset);
+	h.length = cpu_to_be32(length);
+	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
+}
+
+/* Check captured RESEND @n. */
+static void homa_test_expect_resend(struct homa_test_ctx *ctx, unsigned int n,
+				    u16 sport, u16 dport, u64 id, u32 offset,
+				    u32 length)
+{
+	const struct homa_resend_hdr *h;
+	unsigned int len;
+
+	h = homa_test_homa_pkt(ctx, n, HOMA_PKT_RESEND, sport, dport, id, &len);
+	KUNIT_EXPECT_EQ(ctx->test, len, sizeof(*h));
+	KUNIT_EXPECT_EQ(ctx->test, be32_to_cpu(h->offset), offset);
+	KUNIT_EXPECT_EQ(ctx->test, be32_to_cpu(h->length), length);
+}
+
+/* A server receiving a request from a client that went silent (its port
+ * has no socket, so RESENDs vanish): RESEND for the missing bytes after
+ * resend_ticks, again every resend_interval; a packet from the client
+ * restarts the count and the next RESEND asks for the remaining gap; the
+ * RPC ends after timeout_ticks of silence.
+ */
+static void homa_rpc_test_timer_resend_timeout(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_rpc r;
+
+	homa_test_timer_params(ctx);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6000,
+		       3000, 3000, 0, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 0);
+
+	homa_test_ticks(ctx, 2);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_resend(ctx, 0, HOMA_TEST_SERVER_PORT,
+				HOMA_TEST_FREE_PORT, 6001, 1000, 2000);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_resend(ctx, 1, HOMA_TEST_SERVER_PORT,
+				HOMA_TEST_FREE_PORT, 6001, 1000, 2000);
+
+	/* The client answers with the last part: one gap is left. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6000,
+		       3000, 3000, 2000, 1000);
+	homa_test_ticks(ctx, 2);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_expect_resend(ctx, 2, HOMA_TEST_SERVER_PORT,
+				HOMA_TEST_FREE_PORT, 6001, 1000, 1000);
+
+	/* 3 silent ticks so far; the RPC ends at the 10th. */
+	homa_test_ticks(ctx, 6);
+	homa_test_get_rpc(ctx->server, 6001, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
+	homa_test_ticks(ctx, 1);
+	homa_test_get_rpc(ctx->server, 6001, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_SENT +
+					      HOMA_PKT_RESEND -
+					      HOMA_PKT_MIN_TYPE),
+			homa_test_ncaptured(ctx));
+	homa_test_expect_budget(ctx, 0, 0);
+}
+
+/* The sender's side of RESEND: bytes sent before go out again marked as
+ * retransmitted; a range beyond the grant acts as a grant; a RESEND that
+ * asks for nothing we could send draws BUSY; an offset past the message
+ * is dropped as bad data; a RESEND for an unknown RPC draws RPC_UNKNOWN.
+ */
+static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	const struct homa_data_hdr *d;
+	const u32 len = 25000;
+	struct homa_test_rpc r;
+	unsigned int plen;
+	u32 seg;
+
+	WRITE_ONCE(ctx->hn->params.unsched_bytes, 1000);
+	WRITE_ONCE(ctx->hn->params.max_gso_size, 10000);
+	seg = min_t(u32, init_net.loopback_dev->mtu - sizeof(struct iphdr),
+		    10000) - sizeof(struct homa_data_hdr);
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 6100, 100, 100, 0, 100);
+	homa_test_respond(ctx, 6101, len);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	d = homa_test_homa_pkt(ctx, 1, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
+			       ctx->client_port, 6101, &plen);
+	KUNIT_EXPECT_EQ(test, plen, sizeof(*d) + seg);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(d->seg.offset), 0);
+	KUNIT_EXPECT_EQ(test, d->retransmit, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
+			1);
+
+	/* Beyond the grant: the next packet goes out, as for a GRANT. */
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 seg, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_expect_data(ctx, 2, HOMA_TEST_SERVER_PORT, ctx->client_port,
+			      6101, len, seg + 100, seg, seg);
+	homa_test_get_rpc(ctx->server, 6101, &r);
+	KUNIT_EXPECT_EQ(test, r.out_granted, seg + 100);
+	KUNIT_EXPECT_EQ(test, r.out_next, 2 * seg);
+
+	/* Nothing to send: BUSY. */
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 2 * seg, 0);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
+	homa_test_homa_pkt(ctx, 3, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
+			   ctx->client_port, 6101, &plen);
+	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_busy_hdr));
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 len + 1, 10);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 7000,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 5);
+	homa_test_homa_pkt(ctx, 4, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
+			   ctx->client_port, 7001, &plen);
+	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_rpc_unknown_hdr));
+	/* Counted as packets for unknown RPCs: the RESEND for 7000 and, at
+	 * the client socket, the three DATA packets, the BUSY and the
+	 * RPC_UNKNOWN (none of which it answers).
+	 */
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			6);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+}
+
+/* RESENDs to a peer that does not answer: while it answered everything
+ * before the tick, every due RPC asks; once a RESEND of an earlier tick
+ * is unanswered, only one RPC per tick asks and the others wait their
+ * turn (resends_limited).
+ */
+static void homa_rpc_test_timer_resend_limit(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+
+	homa_test_timer_params(ctx);
+	/* Two requests from a port without a socket: RESENDs vanish. The
+	 * second packet from 127.0.0.1 also makes the peer "answered".
+	 */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6300,
+		       3000, 3000, 0, 1000);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6302,
+		       3000, 3000, 0, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 2);
+	homa_test_ticks(ctx, 3);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 3);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
+			1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
+			1);
+}
+
+/* A server that sent its whole response asks for an ack after
+ * request_ack_ticks; the client socket, which has no such RPC, acks and
+ * the server RPC is freed. Without any answer the RPC ends after
+ * timeout_ticks.
+ */
+static void homa_rpc_test_timer_need_ack(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	const struct homa_ack_hdr *ack;
+	struct homa_test_rpc r;
+	unsigned int plen;
+
+	homa_test_timer_params(ctx);
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, 6200, 100, 100, 0, 100);
+	homa_test_respond(ctx, 6201, 500);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_homa_pkt(ctx, 1, HOMA_PKT_NEED_ACK, HOMA_TEST_SERVER_PORT,
+			   ctx->client_port, 6201, &plen);
+	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_need_ack_hdr));
+	ack = homa_test_homa_pkt(ctx, 2, HOMA_PKT_ACK, ctx->client_port,
+				 HOMA_TEST_SERVER_PORT, 6200, &plen);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), 6200);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
+			HOMA_TEST_SERVER_PORT);
+	homa_test_get_rpc(ctx->server, 6201, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 1);
+
+	/* Timeout before the first NEED_ACK would go out. */
+	WRITE_ONCE(ctx->hn->params.request_ack_ticks, 5);
+	WRITE_ONCE(ctx->hn->params.timeout_ticks, 3);
+	homa_test_request(ctx, 6202, 100, 100, 0, 100);
+	homa_test_respond(ctx, 6203, 500);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
+	homa_test_ticks(ctx, 2);
+	homa_test_get_rpc(ctx->server, 6203, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	homa_test_ticks(ctx, 1);
+	homa_test_get_rpc(ctx->server, 6203, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
+}
+
+/* A client RPC whose server says nothing: RESEND for the start of the
+ * response after resend_ticks, then the RPC fails with ETIMEDOUT (and is
+ * ready for recvmsg). RPC_UNKNOWN from the server restarts another
+ * client RPC: its request goes out again from byte 0.
+ */
+static void homa_rpc_test_timer_client(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_sock *hsk = ctx->client;
+	struct homa_test_rpc r;
+	struct homa_peer *peer;
+	struct in6_addr addr;
+	struct homa_rpc *rpc;
+	u64 id = 0, id2 = 0;
+	int err = -ENOMEM;
+	u8 *buf, *buf2;
+	unsigned int n;
+	int i;
+
+	homa_test_timer_params(ctx);
+	WRITE_ONCE(ctx->hn->params.unsched_bytes, 5000);
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
+	peer = homa_peer_get(ctx->hn, &addr);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	buf = kvmalloc(200, GFP_KERNEL);
+	buf2 = kvmalloc(200, GFP_KERNEL);
+	if (!buf || !buf2) {
+		kvfree(buf);
+		kvfree(buf2);
+	}
+	KUNIT_ASSERT_TRUE(test, buf && buf2);
+	for (i = 0; i < 200; i++) {
+		buf[i] = homa_test_byte(i);
+		buf2[i] = homa_test_byte(i);
+	}
+
+	/* A request to a port nobody has, as if sent (no packet, so no
+	 * ICMP error ends it first).
+	 */
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_FREE_PORT);
+	if (rpc) {
+		id = rpc->id;
+		err = homa_msgout_init(rpc, buf, 200);
+		buf = NULL;
+		rpc->msgout.next_offset = 200;
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	homa_test_ticks(ctx, 3);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_resend(ctx, 0, ctx->client_port, HOMA_TEST_FREE_PORT,
+				id, 0, 5000);
+	homa_test_ticks(ctx, 6);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+	homa_test_ticks(ctx, 1);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_FAILED);
+	KUNIT_EXPECT_EQ(test, r.error, ETIMEDOUT);
+	KUNIT_EXPECT_TRUE(test, r.flags & HOMA_RPC_F_READY);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 1);
+	/* A failed RPC waits for recvmsg; the timer leaves it alone. */
+	homa_test_ticks(ctx, 3);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_FAILED);
+
+	/* Restart after RPC_UNKNOWN. */
+	n = homa_test_ncaptured(ctx);
+	err = -ENOMEM;
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_SERVER_PORT);
+	if (rpc) {
+		id2 = rpc->id;
+		err = homa_msgout_init(rpc, buf2, 200);
+		buf2 = NULL;
+		if (!err)
+			homa_xmit_data(rpc);
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf2);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	homa_test_settle(ctx);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
+		      ctx->client_port, id2 | 1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_CLIENT_RPC_RESTARTS), 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 2);
+	homa_test_expect_data(ctx, n + 1, ctx->client_port,
+			      HOMA_TEST_SERVER_PORT, id2, 200, 200, 0, 200);
+	/* The server already had the request: the copy is a duplicate. */
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+
+	/* BUSY from the server keeps the RPC alive. */
+	homa_test_ticks(ctx, 9);
+	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
+		      ctx->client_port, id2 | 1);
+	homa_test_ticks(ctx, 9);
+	homa_test_get_rpc(hsk, id2, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+}
+
 static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_msgin_add),
 	KUNIT_CASE(homa_rpc_test_msgin_add_max_gaps),
@@ -1551,6 +1960,11 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_grant_unknown_rpc),
 	KUNIT_CASE(homa_rpc_test_client_unknown_response),
 	KUNIT_CASE(homa_rpc_test_client_response),
+	KUNIT_CASE(homa_rpc_test_timer_resend_timeout),
+	KUNIT_CASE(homa_rpc_test_timer_resend_pkt),
+	KUNIT_CASE(homa_rpc_test_timer_resend_limit),
+	KUNIT_CASE(homa_rpc_test_timer_need_ack),
+	KUNIT_CASE(homa_rpc_test_timer_client),
 	{}
 };
 

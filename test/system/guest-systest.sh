@@ -50,6 +50,8 @@ all_tests=(
 	uapi_ioctl
 	example_test.sh
 	rpc_api_test
+	unload_busy_test.sh
+	cp_node_test.sh
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then

@@ -6,7 +6,8 @@ Packets are crafted by hand (layouts from homa_wire.h) and sent to
 127.0.0.1 through a raw IPv4 socket of protocol 146, so the module's
 receive handler sees them as if they came from another host (address
 127.0.0.1, port SPORT, which no Homa socket has).  Every check compares
-the exact change of every counter:
+the exact change of every counter (the timer's RESENDs are switched off
+with a large resend_ticks, so that they do not add to them):
 
 - a packet shorter than its type's header adds one to pkts_dropped_short,
   an unknown type one to pkts_dropped_bad_type;
@@ -16,9 +17,11 @@ the exact change of every counter:
 - to a bound server socket: DATA with lengths or offsets out of range and
   an ACK with more than 5 acks count in pkts_dropped_bad_data, a GRANT or
   DATA for an RPC that does not exist in pkts_dropped_unknown_rpc, DATA
-  already received in pkts_dropped_dup, and RESEND, RPC_UNKNOWN, BUSY,
-  CUTOFFS, FREEZE and NEED_ACK in pkts_dropped_unhandled (the
-  retransmission work has not landed yet);
+  already received in pkts_dropped_dup; a RESEND for an unknown RPC in
+  pkts_dropped_unknown_rpc and answered with RPC_UNKNOWN, RPC_UNKNOWN and
+  BUSY for unknown RPCs in pkts_dropped_unknown_rpc, NEED_ACK for a server
+  id in pkts_dropped_bad_data and for an unknown client RPC answered with
+  an ACK, CUTOFFS and FREEZE in pkts_dropped_unhandled;
 - a well-formed request creates a server RPC (server_rpcs) whose message
   recvmsg returns with an odd id; its response goes back to SPORT, where
   it is dropped (pkts_dropped_no_socket) and the ICMP error ends the RPC
@@ -57,13 +60,14 @@ TYPES = [
     ("ACK", 0x18, 80),
 ]
 TYPE_NAMES = {ptype: name for name, ptype, _ in TYPES}
-UNHANDLED = ("RESEND", "RPC_UNKNOWN", "BUSY", "CUTOFFS", "FREEZE",
-             "NEED_ACK")
 BAD_TYPES = (0x42, 0x0f, 0x19)
 DATA, GRANT, ACK = 0x10, 0x11, 0x18
 REQUIRED = (["sockets_created", "sockets_closed", "client_rpcs",
              "client_rpcs_done", "server_rpcs", "server_rpcs_acked",
              "grants_sent", "buffer_stalls", "rpcs_icmp_aborted",
+             "data_pkts_resent", "resends_limited", "rpc_timeouts",
+             "client_rpc_restarts", "server_rpcs_unknown",
+             "acks_piggybacked",
              "xmit_no_route", "xmit_nomem", "xmit_errors",
              "pkts_dropped_short", "pkts_dropped_bad_type",
              "pkts_dropped_bad_data", "pkts_dropped_no_socket",
@@ -78,6 +82,32 @@ NO_SOCKET_PORT = 100  # no socket has it either
 SERVER_PORT = 4000    # a bound server socket with a receive buffer
 STALL_PORT = 4001     # a bound server socket without a receive buffer
 SENDER_ID = 1234      # even: the sender is a client
+
+# Control packets to a server socket about RPCs it does not have:
+# (description, type, sender_id, expected counter changes).  Answers go
+# to SPORT, where no socket is.
+NO_SOCKET_REPLY = {"pkts_dropped_no_socket": 1}
+CONTROL_CASES = [
+    ("RESEND for an unknown RPC counts in pkts_dropped_unknown_rpc and "
+     "is answered with RPC_UNKNOWN", 0x12, None,
+     dict(pkts_rcvd_RESEND=1, pkts_dropped_unknown_rpc=1,
+          pkts_sent_RPC_UNKNOWN=1, pkts_rcvd_RPC_UNKNOWN=1,
+          **NO_SOCKET_REPLY)),
+    ("RPC_UNKNOWN for an unknown RPC counts in pkts_dropped_unknown_rpc",
+     0x13, None, dict(pkts_rcvd_RPC_UNKNOWN=1, pkts_dropped_unknown_rpc=1)),
+    ("BUSY for an unknown RPC counts in pkts_dropped_unknown_rpc",
+     0x14, None, dict(pkts_rcvd_BUSY=1, pkts_dropped_unknown_rpc=1)),
+    ("NEED_ACK naming a server RPC counts in pkts_dropped_bad_data",
+     0x17, None, dict(pkts_rcvd_NEED_ACK=1, pkts_dropped_bad_data=1)),
+    ("NEED_ACK for an unknown client RPC is answered with an ACK",
+     0x17, SENDER_ID + 1,
+     dict(pkts_rcvd_NEED_ACK=1, pkts_sent_ACK=1, pkts_rcvd_ACK=1,
+          **NO_SOCKET_REPLY)),
+    ("CUTOFFS counts in pkts_dropped_unhandled", 0x15, None,
+     dict(pkts_rcvd_CUTOFFS=1, pkts_dropped_unhandled=1)),
+    ("FREEZE counts in pkts_dropped_unhandled", 0x16, None,
+     dict(pkts_rcvd_FREEZE=1, pkts_dropped_unhandled=1)),
+]
 DATA_BYTES = 100
 NUM_SOCKETS = 10
 NETNS = "homa-metrics"
@@ -346,12 +376,11 @@ def check_bad_packets(t, inj):
                 lambda: inj.send(ack_packet(SERVER_PORT, 1,
                                             [(SENDER_ID, SERVER_PORT)])),
                 {"pkts_rcvd_ACK": 1})
-    for name, ptype, _ in TYPES:
-        if name in UNHANDLED:
-            check_delta(t, "%s to a server counts in pkts_dropped_unhandled"
-                        % name,
-                        lambda p=ptype: inj.send(packet(p, SERVER_PORT)),
-                        {"pkts_rcvd_" + name: 1, "pkts_dropped_unhandled": 1})
+    for desc, ptype, sender_id, expected in CONTROL_CASES:
+        check_delta(t, desc,
+                    lambda p=ptype, i=sender_id or SENDER_ID:
+                    inj.send(packet(p, SERVER_PORT, i)),
+                    expected)
 
 
 def check_requests(t, inj, icmp, server, region, keep):
@@ -506,8 +535,13 @@ def main():
         t = Tap(1)
         t.ok(False, "insmod", str(e))
         return t.done()
+    # Exact counter changes: the retransmission timer must not ask for
+    # the missing half of a request while the test looks at counters.
+    for name, value in (("resend_ticks", 100000), ("timeout_ticks", 10000000)):
+        with open("/proc/sys/net/homa/" + name, "w") as f:
+            f.write(str(value))
     t = Tap(2 + 2 + (len(TYPES) + 2) + len(TYPES) + 2 + len(BAD_TYPES) + 1 +
-            (5 + 3 + 2 + len(UNHANDLED)) + 21 + 3 + 1)
+            (5 + 3 + 2 + len(CONTROL_CASES)) + 21 + 3 + 1)
     inj = Injector()
     icmp = IcmpSniffer()
     keep = []

@@ -19,7 +19,9 @@ from homa_systest import (InNetns, Tap, homa_load, homa_socket, homa_unload,
 SYSCTL_DIR = "/proc/sys/net/homa/"
 DEFAULTS = {"link_mbps": 25000, "unsched_bytes": 40000, "window": 0,
             "max_incoming": 400000, "wmem_max": 100000000, "poll_usecs": 50,
-            "max_gso_size": 10000}
+            "max_gso_size": 10000, "tick_usecs": 1000, "resend_ticks": 5,
+            "resend_interval": 5, "timeout_ticks": 100,
+            "request_ack_ticks": 2}
 NS_A, NS_B, NS_C = "homa-a", "homa-b", "homa-c"
 HOME = "-"   # the namespace the test started in
 

@@ -85,6 +85,12 @@ if ! msg=$(gcc -Wall -Wextra -Werror -I"$repo" -o "$build/homa_example" \
 	echo "$msg" | sed 's/^/#   /'
 	rm -f "$build/homa_example"
 fi
+# The tools in util/ (cp_node_test.sh runs them); "make systest" and
+# "make check" build them too, this is for running this script alone.
+if ! msg=$(make -s -C "$repo/util" 2>&1); then
+	echo "# run-systest: building the tools in util/ failed"
+	echo "$msg" | sed 's/^/#   /'
+fi
 if msg=$(gcc -Wall -Werror -I"$repo/uapi" -o "$build/uapi_ioctl" \
 	"$here/uapi_ioctl.c" 2>&1); then
 	echo "# built $build/uapi_ioctl"

@@ -17,6 +17,11 @@ params=(
 	"wmem_max 100000000 10000 2147483647"
 	"poll_usecs 50 0 1000000"
 	"max_gso_size 10000 1500 65000"
+	"tick_usecs 1000 100 1000000"
+	"resend_ticks 5 1 100000"
+	"resend_interval 5 1 100000"
+	"timeout_ticks 100 2 10000000"
+	"request_ack_ticks 2 1 100000"
 )
 dir=/proc/sys/net/homa
 EINVAL_TEXT="Invalid argument"

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+
+/* The retransmission timer. Every tick_usecs each namespace looks at all
+ * of its RPCs and, for each one that waits for its peer, counts the ticks
+ * of silence (any packet about the RPC from the peer resets the count,
+ * homa_rpc_heard()). A silent RPC asks the peer with RESEND:
+ *
+ * - the receiver of a message asks for the ranges it misses among the
+ *   bytes the sender may send (unscheduled or granted), one RESEND per
+ *   range, at most HOMA_RESENDS_PER_TICK of them;
+ * - a client that sent its whole request and has no response yet asks
+ *   for the start of the response (the server answers BUSY while it
+ *   serves the request, RPC_UNKNOWN if the request never arrived);
+ * - the sender of a message that waits for grants asks with an empty
+ *   range, so that a receiver which is alive answers BUSY.
+ *
+ * A server that sent its whole response asks the client for an ack
+ * (NEED_ACK) after request_ack_ticks of silence. An RPC silent for
+ * timeout_ticks is ended: a client RPC fails with ETIMEDOUT, a server RPC
+ * is freed. A peer that has not answered a RESEND sent in an earlier tick
+ * gets the RESENDs of at most one RPC per tick, so an overloaded host is
+ * not flooded with them; since RPCs wait resend_interval ticks between
+ * RESENDs, the ones held back get their turn on later ticks.
+ *
+ * The tick runs in a work item (process context) started by an hrtimer.
+ * It walks the port table under RCU and each socket's RPCs under the
+ * socket's lock: the work under one lock is bounded by the RPCs of that
+ * socket, and each RPC costs at most one RESEND or NEED_ACK (or the
+ * retransmission of its granted bytes after an allocation failure).
+ */
+
+#include <kunit/visibility.h>
+#include <linux/hrtimer.h>
+
+#include "homa_impl.h"
+
+/* Whether an RPC that is silent now may send a RESEND or NEED_ACK: it has
+ * been silent for @first ticks and sent none for resend_interval ticks.
+ */
+static bool homa_timer_due(struct homa_rpc *rpc, u32 now, int first,
+			   const struct homa_params *p)
+{
+	if (rpc->silent_ticks < first)
+		return false;
+	return !rpc->resend_tick ||
+	       now - rpc->resend_tick >= READ_ONCE(p->resend_interval);
+}
+
+/* Whether the incoming message of @rpc misses bytes its sender may send
+ * without a further grant.
+ */
+static bool homa_msgin_expecting(const struct homa_msgin *m)
+{
+	if (m->bytes_remaining == 0)
+		return false;
+	return m->num_gaps > 0 || m->recv_end < m->granted;
+}
+
+/* Most RESENDs (one per missing range) an RPC sends in one tick. */
+#define HOMA_RESENDS_PER_TICK	8
+
+/* Whether an RPC may send RESENDs in this tick: a peer that has not
+ * answered a RESEND of an earlier tick gets only one RPC's RESENDs per
+ * tick. Records the RESEND in the peer and the RPC if so.
+ */
+static bool homa_timer_may_resend(struct homa_rpc *rpc, u32 now)
+{
+	struct homa_peer *peer = rpc->peer;
+
+	if (READ_ONCE(peer->limit_tick) == now) {
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RESENDS_LIMITED);
+		return false;
+	}
+	if (READ_ONCE(peer->outstanding_resends) &&
+	    READ_ONCE(peer->resend_tick) != now)
+		WRITE_ONCE(peer->limit_tick, now);
+	WRITE_ONCE(peer->outstanding_resends,
+		   READ_ONCE(peer->outstanding_resends) + 1);
+	WRITE_ONCE(peer->resend_tick, now);
+	rpc->resend_tick = now;
+	return true;
+}
+
+/* Send a RESEND for [@offset, @offset + @length) of the peer's message. */
+static void homa_xmit_resend(struct homa_rpc *rpc, u32 offset, u32 length)
+{
+	struct homa_resend_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.offset = cpu_to_be32(offset);
+	h.length = cpu_to_be32(length);
+	h.priority = 0;
+	homa_xmit_control(rpc, HOMA_PKT_RESEND, &h, sizeof(h));
+}
+
+/* Ask for the missing ranges of an incoming message, the first
+ * HOMA_RESENDS_PER_TICK of them, lowest first: holes below recv_end, then
+ * granted bytes beyond it.
+ */
+static void homa_timer_resend_gaps(struct homa_rpc *rpc)
+{
+	struct homa_msgin *in = &rpc->msgin;
+	struct homa_gap *gap;
+	int n = 0;
+
+	list_for_each_entry(gap, &in->gaps, links) {
+		if (n++ == HOMA_RESENDS_PER_TICK)
+			return;
+		homa_xmit_resend(rpc, gap->start, gap->end - gap->start);
+	}
+	if (n < HOMA_RESENDS_PER_TICK && in->recv_end < in->granted)
+		homa_xmit_resend(rpc, in->recv_end,
+				 in->granted - in->recv_end);
+}
+
+/**
+ * homa_timer_rpc() - One tick for one RPC. Caller holds the socket lock.
+ * @rpc: The RPC; it may be ended here (unlinked from the socket).
+ * @now: The tick count.
+ */
+static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
+{
+	const struct homa_params *p = &rpc->hsk->hnet->params;
+	struct homa_msgout *out = &rpc->msgout;
+	struct homa_msgin *in = &rpc->msgin;
+	bool client = homa_rpc_is_client(rpc);
+	u32 offset, length;
+
+	switch (rpc->state) {
+	case HOMA_RPC_OUTGOING:
+		if (out->length < 0)
+			return;
+		if (out->next_offset < out->granted) {
+			/* Our turn to send (a packet found no memory). */
+			homa_xmit_data(rpc);
+			return;
+		}
+		if (!client && out->next_offset >= out->length) {
+			/* The whole response went out: wait for the ack. */
+			rpc->silent_ticks++;
+			if (rpc->silent_ticks >= READ_ONCE(p->timeout_ticks)) {
+				homa_metric_inc(rpc->hsk->hnet,
+						HOMA_MET_RPC_TIMEOUTS);
+				homa_rpc_end(rpc);
+				return;
+			}
+			if (homa_timer_due(rpc, now,
+					   READ_ONCE(p->request_ack_ticks),
+					   p)) {
+				struct homa_need_ack_hdr h;
+
+				memset(&h, 0, sizeof(h));
+				homa_xmit_control(rpc, HOMA_PKT_NEED_ACK, &h,
+						  sizeof(h));
+				rpc->resend_tick = now;
+			}
+			return;
+		}
+		if (client && out->next_offset >= out->length) {
+			/* Waiting for the response to start. */
+			offset = 0;
+			length = READ_ONCE(p->unsched_bytes);
+		} else {
+			/* Waiting for a grant: are you there? */
+			offset = out->granted;
+			length = 0;
+		}
+		break;
+	case HOMA_RPC_INCOMING:
+		if (!homa_msgin_expecting(in)) {
+			/* Complete, or waiting for us (grants, buffers). */
+			homa_rpc_heard(rpc);
+			return;
+		}
+		/* Ranges: see homa_timer_resend_gaps(). */
+		offset = 0;
+		length = 0;
+		break;
+	default:
+		/* Serving a request (the application's turn), failed, or
+		 * dead: nothing to wait for.
+		 */
+		return;
+	}
+
+	rpc->silent_ticks++;
+	if (rpc->silent_ticks >= READ_ONCE(p->timeout_ticks)) {
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RPC_TIMEOUTS);
+		if (client)
+			homa_rpc_abort(rpc, ETIMEDOUT);
+		else
+			homa_rpc_end(rpc);
+		return;
+	}
+	if (!homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p) ||
+	    !homa_timer_may_resend(rpc, now))
+		return;
+	if (rpc->state == HOMA_RPC_INCOMING)
+		homa_timer_resend_gaps(rpc);
+	else
+		homa_xmit_resend(rpc, offset, length);
+}
+
+/**
+ * homa_timer_tick() - Advance a namespace's timer by one tick: check
+ * every RPC of every socket. Runs in process context; also called by the
+ * KUnit tests (with the timer stopped) to step time.
+ * @hn: Namespace state.
+ */
+void homa_timer_tick(struct homa_net *hn)
+{
+	struct homa_rpc *rpc, *next;
+	struct homa_sock *hsk;
+	u32 now;
+	int i;
+
+	/* Only this function writes ticks; 0 means "never" in RPCs. */
+	now = READ_ONCE(hn->timer.ticks) + 1;
+	if (now == 0)
+		now = 1;
+	WRITE_ONCE(hn->timer.ticks, now);
+
+	rcu_read_lock();
+	for (i = 0; i < HOMA_SOCKTAB_BUCKETS; i++) {
+		hlist_for_each_entry_rcu(hsk, &hn->socktab.buckets[i],
+					 socktab_links) {
+			if (READ_ONCE(hsk->shutdown))
+				continue;
+			spin_lock_bh(&hsk->lock);
+			list_for_each_entry_safe(rpc, next, &hsk->active_rpcs,
+						 active_links)
+				homa_timer_rpc(rpc, now);
+			spin_unlock_bh(&hsk->lock);
+		}
+	}
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_IF_KUNIT(homa_timer_tick);
+
+static ktime_t homa_timer_interval(struct homa_net *hn)
+{
+	return ns_to_ktime(READ_ONCE(hn->params.tick_usecs) *
+			   (u64)NSEC_PER_USEC);
+}
+
+static void homa_timer_work(struct work_struct *work)
+{
+	struct homa_timer *t = container_of(work, struct homa_timer, work);
+
+	homa_timer_tick(container_of(t, struct homa_net, timer));
+}
+
+static enum hrtimer_restart homa_timer_fire(struct hrtimer *timer)
+{
+	struct homa_timer *t = container_of(timer, struct homa_timer, hrtimer);
+	struct homa_net *hn = container_of(t, struct homa_net, timer);
+
+	/* If the previous tick still runs, this one is merged into it.
+	 * Ticks without RPCs change nothing, so they are skipped.
+	 */
+	if (atomic_read(&hn->num_rpcs))
+		schedule_work(&t->work);
+	hrtimer_forward_now(timer, homa_timer_interval(hn));
+	return HRTIMER_RESTART;
+}
+
+/**
+ * homa_timer_start() - Start a namespace's timer (namespace creation, or a
+ * KUnit test done stepping time itself).
+ * @hn: Namespace state; homa_timer_init() was called.
+ */
+void homa_timer_start(struct homa_net *hn)
+{
+	hrtimer_start(&hn->timer.hrtimer, homa_timer_interval(hn),
+		      HRTIMER_MODE_REL);
+}
+EXPORT_SYMBOL_IF_KUNIT(homa_timer_start);
+
+/**
+ * homa_timer_stop() - Stop a namespace's timer and wait for a tick in
+ * progress to finish. The tick work never restarts the hrtimer, so after
+ * this no tick runs until homa_timer_start().
+ * @hn: Namespace state.
+ */
+void homa_timer_stop(struct homa_net *hn)
+{
+	hrtimer_cancel(&hn->timer.hrtimer);
+	cancel_work_sync(&hn->timer.work);
+}
+EXPORT_SYMBOL_IF_KUNIT(homa_timer_stop);
+
+/**
+ * homa_timer_init() - Set up (but do not start) a namespace's timer.
+ * @hn: Namespace state.
+ */
+void homa_timer_init(struct homa_net *hn)
+{
+	hn->timer.ticks = 0;
+	INIT_WORK(&hn->timer.work, homa_timer_work);
+	hrtimer_init(&hn->timer.hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	hn->timer.hrtimer.function = homa_timer_fire;
+}
