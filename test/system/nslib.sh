@@ -17,7 +17,9 @@
 #       nic-tso-on     the VM's two emulated NICs (run-vm --nics: eth0
 #       nic-tso-off    and eth1 on one qemu hub), one in each namespace,
 #                      TSO on / off
+#       nic            the same with the driver's default offloads
 #     sets devc/devs (devices), A4_S/A6_S (server addresses), mtu.
+#     $HOMA_SYSCTLS ("name=value ...") is applied to both namespaces.
 #   ns_teardown        kill the server and keepers, delete the namespaces
 #   ns_server_start ARGS...  homa_echo server in $NS_S (bounded wait for
 #                      its "ready" line); ns_server_stop: SIGTERM, then
@@ -32,8 +34,7 @@
 
 NS_C=homa-client
 NS_S=homa-server
-ECHO=${HOMA_ECHO:-${SYSTEST_BUILD:-$repo_dir/build/systest}/homa_echo}
-[ -x "$ECHO" ] || ECHO=$repo_dir/util/homa_echo
+ECHO=${HOMA_ECHO:-$repo_dir/util/homa_echo}
 
 ns_work=$(mktemp -d /tmp/homa-ns.XXXXXX)
 ns_path=''
@@ -84,6 +85,17 @@ ns_teardown() {
 	devc='' devs='' ns_path=''
 }
 
+# ns_sysctls NS: apply $HOMA_SYSCTLS ("name=value ...", names in
+# /proc/sys/net/homa) to namespace NS; Homa's sysctls are per namespace
+# and a new one starts with the defaults.
+ns_sysctls() {
+	local kv
+	for kv in ${HOMA_SYSCTLS:-}; do
+		ip netns exec "$1" sh -c "echo ${kv#*=} >/proc/sys/net/homa/${kv%%=*}" ||
+			nslog "cannot set $kv in $1"
+	done
+}
+
 # A keeper per namespace: its /proc/PID/net is the namespace's.
 ns_start_keepers() {
 	ip netns exec $NS_C sleep 1000000 &
@@ -125,6 +137,7 @@ ns_setup() {
 	NS_S=homa-server
 	ip netns add $NS_C || return 1
 	ip -n $NS_C link set lo up
+	ns_sysctls $NS_C
 	ns_path=$name
 	mtu=1500
 	case $name in
@@ -139,17 +152,19 @@ ns_setup() {
 	veth | veth-gro | veth-gro-9000)
 		ip netns add $NS_S || return 1
 		ip -n $NS_S link set lo up
+		ns_sysctls $NS_S
 		ip link add vc netns $NS_C type veth peer name vs netns $NS_S ||
 			return 1
 		devc=vc devs=vs
 		;;
-	nic-tso-on | nic-tso-off)
+	nic | nic-tso-on | nic-tso-off)
 		if [ -z "${HOMA_VM_NICS:-}" ]; then
 			nslog "$name needs a VM with NICs (run-vm --nics)"
 			return 1
 		fi
 		ip netns add $NS_S || return 1
 		ip -n $NS_S link set lo up
+		ns_sysctls $NS_S
 		ip link set eth0 netns $NS_C || return 1
 		ip link set eth1 netns $NS_S || return 1
 		devc=eth0 devs=eth1
@@ -264,10 +279,11 @@ ns_homa_metrics() {
 	local -n arr=$1
 	local name value rest
 	arr=()
-	while read -r name value rest; do
+	# (A namespace that a test removed has no keeper left.)
+	[ -n "$keeper_c" ] && while read -r name value rest; do
 		arr["c.$name"]=$value
 	done <"/proc/$keeper_c/net/homa_metrics"
-	while read -r name value rest; do
+	[ -n "$keeper_s" ] && while read -r name value rest; do
 		arr["s.$name"]=$value
 	done <"/proc/$keeper_s/net/homa_metrics"
 }
@@ -355,20 +371,30 @@ grown() {
 
 # Retransmission: the module has it when it has the timer's sysctls.
 # retrans_grown: set REPLY to the growth of the retransmission counters
-# (RESENDs sent, DATA packets resent, requests restarted after
-# RPC_UNKNOWN, RPCs timed out) on both sides, as "name+N ..." ('' if none
-# grew), and RETRANS_N to their sum.
+# on both sides (one side for lo), as "name+N ..." ('' if none grew), and
+# RETRANS_N to their sum: DATA packets sent again, requests restarted
+# after RPC_UNKNOWN, RPCs ended by the timer.  RESEND, BUSY and NEED_ACK
+# packets are not counted: a client asks a slow server with RESEND, which
+# answers BUSY, on a path that loses nothing.
 homa_has_retrans() {
 	[ -e /proc/sys/net/homa/resend_ticks ]
 }
-RETRANS_RE='^[cs]\.(pkts_sent_RESEND|data_pkts_resent|client_rpc_restarts|rpc_timeouts|resends?_sent|resent)$'
 retrans_grown() {
-	local x n=0
-	grown "$RETRANS_RE"
+	local x n=0 sides='[cs]'
+	[ "$NS_S" = "$NS_C" ] && sides=c
+	grown "^$sides\\.(data_pkts_resent|client_rpc_restarts|rpc_timeouts)\$"
 	for x in $REPLY; do
 		n=$((n + ${x##*+}))
 	done
 	RETRANS_N=$n
+}
+
+# probes_grown: set REPLY to the growth of the timer's other packets and
+# counters ("name+N ...").
+probes_grown() {
+	local sides='[cs]'
+	[ "$NS_S" = "$NS_C" ] && sides=c
+	grown "^$sides\\.(pkts_sent_(RESEND|BUSY|NEED_ACK|RPC_UNKNOWN)|resends_limited|server_rpcs_unknown)\$"
 }
 
 # below_lost: set REPLY to the drop counters below Homa that grew, with
