@@ -20,7 +20,7 @@
 #   names in test/system, or uapi_ioctl).
 # Environment: HOMA_KO (module to test, default homa.ko at the top of the
 # repository), SYSTEST_BUILD (C helpers, default build/systest),
-# SYSTEST_TIMEOUT (seconds per test, default 300; at least 900 for
+# SYSTEST_TIMEOUT (seconds per test, default 300; at least 1200 for
 # rpc_paths.sh and netem_test.sh).
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,7 +100,7 @@ run_one() {
 	# The packet-path tests run many RPCs (see their headers for times).
 	tmo=$per_test_timeout
 	case $t in
-	rpc_paths.sh | netem_test.sh) [ "$tmo" -lt 900 ] && tmo=900 ;;
+	rpc_paths.sh | netem_test.sh) [ "$tmo" -lt 1200 ] && tmo=1200 ;;
 	esac
 	timeout -k 10 "$tmo" "${cmd[@]}" </dev/null 2>&1 |
 		tee "$tmp/log"
