@@ -225,7 +225,10 @@ bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end);
 /* homa_outgoing.c */
 int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len);
 void homa_msgout_reset(struct homa_rpc *rpc);
+bool homa_xmit_queue_full(struct homa_sock *hsk);
 void homa_xmit_data(struct homa_rpc *rpc);
+void homa_sock_resume(struct work_struct *work);
+void homa_write_space(struct sock *sk);
 int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end);
 int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
 		      unsigned int len);

@@ -229,7 +229,7 @@ static bool homa_rmem_full(struct homa_sock *hsk, struct sk_buff *skb)
 
 /* Handle a DATA packet (header already known to be complete). */
 static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
-			  struct sk_buff *skb)
+			  const struct in6_addr *saddr, struct sk_buff *skb)
 {
 	const struct homa_data_hdr *h = (const struct homa_data_hdr *)skb->data;
 	u64 id = homa_local_id(h->common.sender_id);
@@ -251,7 +251,7 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		return;
 	}
 
-	if (h->ack.client_id) {
+	if (h->ack.client_id && peer) {
 		homa_metric_inc(hn, HOMA_MET_ACKS_PIGGYBACKED);
 		homa_rpc_acked(hn, peer, be16_to_cpu(h->ack.server_port),
 			       be64_to_cpu(h->ack.client_id));
@@ -260,7 +260,16 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	spin_lock_bh(&hsk->lock);
 	if (hsk->shutdown)
 		goto drop_unknown;
+	if (homa_rmem_full(hsk, skb)) {
+		/* Asked for again (RESEND) once recvmsg makes room. */
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
+		return;
+	}
 	if (homa_is_client(id)) {
+		/* Our RPCs hold their peers: no peer, no RPC. */
+		if (!peer)
+			goto drop_unknown;
 		rpc = homa_rpc_find_client(hsk, id);
 		/* A response for an RPC we finished or abandoned is
 		 * dropped; the server asks for an ack (NEED_ACK) and gets
@@ -271,15 +280,28 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		if (rpc->state == HOMA_RPC_OUTGOING)
 			rpc->state = HOMA_RPC_INCOMING;
 	} else {
-		rpc = homa_rpc_find_server(hsk, peer, sport, id);
+		rpc = peer ? homa_rpc_find_server(hsk, peer, sport, id) : NULL;
 		if (!rpc) {
-			if (homa_sock_was_acked(hsk, peer, sport, id))
+			if (peer && homa_sock_was_acked(hsk, peer, sport, id))
 				goto drop_dup;
 			if (!homa_sock_is_server(hsk)) {
 				spin_unlock_bh(&hsk->lock);
 				homa_icmp_unreachable(skb);
 				homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SERVER);
 				return;
+			}
+			/* Peers are created by requests only, so packets
+			 * that name no RPC cannot fill the peer table.
+			 */
+			if (!peer) {
+				peer = homa_peer_get(hn, saddr);
+				if (IS_ERR(peer)) {
+					spin_unlock_bh(&hsk->lock);
+					homa_drop(hn, skb, PTR_ERR(peer) == -ENOSPC ?
+						  HOMA_MET_PKTS_DROPPED_PEERS :
+						  HOMA_MET_PKTS_DROPPED_NOMEM);
+					return;
+				}
 			}
 			rpc = homa_rpc_alloc_server(hsk, peer, sport, id);
 			if (!rpc) {
@@ -306,15 +328,14 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
 		return;
 	}
-	/* The sender may send this much without grants. */
+	/* The sender may send this much without grants. What we believe
+	 * of it is capped at our own unscheduled bytes plus a packet, so a
+	 * forged or odd "incoming" cannot claim much of max_incoming.
+	 */
+	incoming = min(incoming, (u32)READ_ONCE(hn->params.unsched_bytes) +
+			     READ_ONCE(hn->params.max_gso_size));
 	if (incoming > m->granted)
 		m->granted = min(incoming, msg_len);
-	if (homa_rmem_full(hsk, skb)) {
-		/* Asked for again (RESEND) once recvmsg makes room. */
-		spin_unlock_bh(&hsk->lock);
-		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
-		return;
-	}
 	if (!homa_msgin_add(m, offset, offset + seg_len))
 		goto drop_dup;
 
@@ -419,8 +440,8 @@ static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
  * Bytes we sent before go out again, marked as retransmissions; bytes
  * beyond what was granted count as granted. If we send nothing (the RPC
  * is not sending: a server still receiving or serving the request, or a
- * client receiving the response), we answer BUSY so the peer knows we are
- * alive; an unknown RPC gets RPC_UNKNOWN.
+ * client receiving the response; or our device queue is full), we answer
+ * BUSY so the peer knows we are alive; an unknown RPC gets RPC_UNKNOWN.
  */
 static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			    struct sk_buff *skb)
@@ -444,7 +465,11 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	}
 	homa_rpc_heard(rpc);
 	m = &rpc->msgout;
-	if (rpc->state == HOMA_RPC_OUTGOING && m->length >= 0) {
+	/* While our device queue is full, the bytes asked for may still be
+	 * in it: answer BUSY rather than send them twice.
+	 */
+	if (rpc->state == HOMA_RPC_OUTGOING && m->length >= 0 &&
+	    !homa_xmit_queue_full(hsk)) {
 		if (offset > m->length) {
 			spin_unlock_bh(&hsk->lock);
 			homa_drop(hsk->hnet, skb,
@@ -625,18 +650,34 @@ int homa_rcv(struct sk_buff *skb)
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SOCKET);
 		return 0;
 	}
-	peer = homa_peer_get(hn, &saddr);
-	if (IS_ERR(peer)) {
+	/* Checks that need no state come first, so that a bad packet
+	 * counts as bad whoever sent it.
+	 */
+	if ((h->type == HOMA_PKT_ACK &&
+	     be16_to_cpu(((const struct homa_ack_hdr *)h)->num_acks) >
+	     HOMA_MAX_ACKS_PER_PKT) ||
+	    (h->type == HOMA_PKT_NEED_ACK &&
+	     !homa_is_client(homa_local_id(h->sender_id)))) {
 		rcu_read_unlock();
-		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NOMEM);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
 		return 0;
 	}
-	/* The host is alive: its RESENDs are answered. */
-	if (READ_ONCE(peer->outstanding_resends))
+	/* Only a request creates a peer (in homa_data_pkt()); for any
+	 * other packet a host we have no peer for has no RPC with us.
+	 */
+	peer = homa_peer_find(hn, &saddr);
+	if (peer && READ_ONCE(peer->outstanding_resends)) {
+		/* The host is alive: its RESENDs are answered. */
 		WRITE_ONCE(peer->outstanding_resends, 0);
+	}
+	if (!peer && h->type != HOMA_PKT_DATA) {
+		rcu_read_unlock();
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		return 0;
+	}
 	switch (h->type) {
 	case HOMA_PKT_DATA:
-		homa_data_pkt(hsk, peer, skb);
+		homa_data_pkt(hsk, peer, &saddr, skb);
 		break;
 	case HOMA_PKT_GRANT:
 		homa_grant_pkt(hsk, peer, skb);

@@ -70,6 +70,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"xmit_nomem", "Packets not sent: no memory for an skb" },
 	[HOMA_MET_XMIT_ERRORS] = {
 		"xmit_errors", "Packets the IP layer refused or dropped" },
+	[HOMA_MET_XMIT_THROTTLED] = {
+		"xmit_throttled",
+		"Times DATA waited: the device queue held SO_SNDBUF of the socket" },
 	[HOMA_MET_PKTS_DROPPED_SHORT] = {
 		"pkts_dropped_short",
 		"Packets dropped: shorter than the header of their type" },
@@ -95,6 +98,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_PKTS_DROPPED_RMEM] = {
 		"pkts_dropped_rmem",
 		"DATA dropped: the socket holds its limit of received data" },
+	[HOMA_MET_PKTS_DROPPED_PEERS] = {
+		"pkts_dropped_peers",
+		"Requests dropped: the peer table is full of peers in use" },
 	[HOMA_MET_PKTS_DROPPED_UNHANDLED] = {
 		"pkts_dropped_unhandled",
 		"Well-formed packets of types this version does not act on yet" },

@@ -85,6 +85,22 @@ static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 }
 
 /**
+ * homa_xmit_queue_full() - Whether the socket's packets still held below
+ * Homa (qdisc, device, an unresolved neighbour) take up SO_SNDBUF: then
+ * DATA waits, so that a burst of messages cannot overflow a device queue
+ * (devices free each skb after sending it; loopback and veth at once).
+ * @hsk: Socket.
+ *
+ * Return: true if no more DATA should be handed to IP now.
+ */
+bool homa_xmit_queue_full(struct homa_sock *hsk)
+{
+	struct sock *sk = &hsk->inet.sk;
+
+	return sk_wmem_alloc_get(sk) >= READ_ONCE(sk->sk_sndbuf);
+}
+
+/**
  * homa_seg_size() - Payload bytes per DATA packet to a peer: what fits in
  * the route's MTU after the IP and DATA headers, capped by max_gso_size.
  * @hsk:  Sending socket.
@@ -205,15 +221,76 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
  */
 void homa_xmit_data(struct homa_rpc *rpc)
 {
+	struct homa_sock *hsk = rpc->hsk;
 	struct homa_msgout *m = &rpc->msgout;
 
-	lockdep_assert_held(&rpc->hsk->lock);
+	lockdep_assert_held(&hsk->lock);
 	while (m->next_offset < m->granted && rpc->state == HOMA_RPC_OUTGOING) {
+		if (homa_xmit_queue_full(hsk)) {
+			/* homa_sock_resume() goes on when the device has
+			 * sent some of what it holds.
+			 */
+			if (list_empty(&rpc->throttle_links)) {
+				list_add_tail(&rpc->throttle_links,
+					      &hsk->throttled);
+				homa_metric_inc(hsk->hnet,
+						HOMA_MET_XMIT_THROTTLED);
+			}
+			return;
+		}
 		/* On failure the timer tries again (homa_timer_rpc()). */
 		if (homa_xmit_data_pkt(rpc, m->next_offset, false))
 			return;
 		m->next_offset = min(m->next_offset + m->seg_size, m->length);
 	}
+	list_del_init(&rpc->throttle_links);
+}
+
+/**
+ * homa_sock_resume() - Work item: send the granted bytes of a socket's
+ * throttled RPCs, the message with the fewest bytes left first, until the
+ * device queue is full again. The work is bounded by SO_SNDBUF.
+ * @work: The socket's resume_work; a reference on the socket was taken
+ *        when it was queued.
+ */
+void homa_sock_resume(struct work_struct *work)
+{
+	struct homa_sock *hsk = container_of(work, struct homa_sock,
+					     resume_work);
+	struct homa_rpc *rpc, *best;
+
+	spin_lock_bh(&hsk->lock);
+	while (!list_empty(&hsk->throttled) && !homa_xmit_queue_full(hsk)) {
+		best = NULL;
+		list_for_each_entry(rpc, &hsk->throttled, throttle_links) {
+			if (!best || rpc->msgout.length - rpc->msgout.next_offset <
+				     best->msgout.length - best->msgout.next_offset)
+				best = rpc;
+		}
+		list_del_init(&best->throttle_links);
+		homa_xmit_data(best);
+	}
+	spin_unlock_bh(&hsk->lock);
+	sock_put(&hsk->inet.sk);
+}
+
+/**
+ * homa_write_space() - sk_write_space of Homa sockets: called (in any
+ * context) whenever an skb the socket sent is freed, i.e. the device is
+ * done with it. Queues homa_sock_resume() if RPCs wait for room.
+ * @sk: The socket; its memory stays valid during the call.
+ */
+void homa_write_space(struct sock *sk)
+{
+	struct homa_sock *hsk = homa_sk(sk);
+
+	if (list_empty_careful(&hsk->throttled) || homa_xmit_queue_full(hsk))
+		return;
+	/* A socket being freed has no RPCs left to resume. */
+	if (!refcount_inc_not_zero(&sk->sk_refcnt))
+		return;
+	if (!schedule_work(&hsk->resume_work))
+		sock_put(sk);
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 

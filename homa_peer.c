@@ -81,15 +81,55 @@ static struct homa_peer *homa_peer_lookup(struct homa_peertab *tab,
 }
 
 /**
+ * homa_peer_find() - Find the peer for an address without creating it.
+ * @hn:   Namespace state.
+ * @addr: Address of the host (IPv4 addresses v4-mapped).
+ *
+ * Caller holds rcu_read_lock() (or has bottom halves disabled); the peer
+ * may be used until then, or longer once an RPC holds it.
+ *
+ * Return: the peer, or NULL if this namespace has none for @addr.
+ */
+struct homa_peer *homa_peer_find(struct homa_net *hn,
+				 const struct in6_addr *addr)
+{
+	return homa_peer_lookup(&hn->peertab, addr);
+}
+
+/* The table is full: evict every peer no RPC uses (they are recreated
+ * when needed). Caller holds tab->lock. The work is bounded by
+ * HOMA_MAX_PEERS and happens only when the table is full.
+ */
+static void homa_peertab_evict(struct homa_peertab *tab)
+{
+	struct hlist_node *next;
+	struct homa_peer *peer;
+	int i;
+
+	lockdep_assert_held(&tab->lock);
+	for (i = 0; i < HOMA_PEERTAB_BUCKETS; i++) {
+		hlist_for_each_entry_safe(peer, next, &tab->buckets[i], links) {
+			if (atomic_cmpxchg(&peer->rpcs, 0, -1) != 0)
+				continue;
+			hlist_del_rcu(&peer->links);
+			tab->num_peers--;
+			call_rcu(&peer->rcu, homa_peer_free_rcu);
+		}
+	}
+}
+
+/**
  * homa_peer_get() - Find the peer for an address, creating it if needed.
  * @hn:   Namespace state.
  * @addr: Address of the host (IPv4 addresses v4-mapped).
  *
- * Peers live as long as their namespace, so the result needs no
- * reference; the caller must not use it after the namespace is gone.
+ * Caller holds rcu_read_lock() or the socket lock (bottom halves off): a
+ * peer no RPC uses may be evicted when the table is full and is freed
+ * after a grace period; an RPC keeps it (homa_peer_hold_rpc()).
  *
  * Return: the peer, ERR_PTR(-ENOMEM) if memory is short, or
- * ERR_PTR(-ENOSPC) if the namespace has HOMA_MAX_PEERS peers.
+ * ERR_PTR(-ENOSPC) if the namespace has HOMA_MAX_PEERS peers in use by
+ * RPCs.
  */
 struct homa_peer *homa_peer_get(struct homa_net *hn,
 				const struct in6_addr *addr)
@@ -117,6 +157,8 @@ struct homa_peer *homa_peer_get(struct homa_net *hn,
 		kfree(new);
 		return peer;
 	}
+	if (tab->num_peers >= HOMA_MAX_PEERS)
+		homa_peertab_evict(tab);
 	if (tab->num_peers >= HOMA_MAX_PEERS) {
 		spin_unlock_bh(&tab->lock);
 		kfree(new);

@@ -86,6 +86,13 @@ struct homa_peer {
 	 */
 	u32 limit_tick;
 
+	/**
+	 * @rpcs: RPCs that use the peer (taken in homa_rpc_new(), dropped
+	 * when the RPC is freed); -1 once the peer was evicted from a full
+	 * table, after which no RPC may take it (homa_peer_hold_rpc()).
+	 */
+	atomic_t rpcs;
+
 	/** @rcu: For freeing after a grace period. */
 	struct rcu_head rcu;
 };
@@ -94,6 +101,8 @@ void homa_peertab_init(struct homa_peertab *tab);
 void homa_peertab_destroy(struct homa_peertab *tab);
 struct homa_peer *homa_peer_get(struct homa_net *hn,
 				const struct in6_addr *addr);
+struct homa_peer *homa_peer_find(struct homa_net *hn,
+				 const struct in6_addr *addr);
 struct dst_entry *homa_peer_dst(struct homa_peer *peer, struct sock *sk,
 				struct flowi *fl);
 
@@ -103,6 +112,18 @@ struct dst_entry *homa_peer_dst(struct homa_peer *peer, struct sock *sk,
  *
  * Return: true for v4-mapped addresses.
  */
+/**
+ * homa_peer_hold_rpc() - Count one more RPC using a peer.
+ * @peer: The peer, found under RCU or the socket lock.
+ *
+ * Return: false if the peer was evicted meanwhile (then it must not be
+ * used beyond the current RCU section).
+ */
+static inline bool homa_peer_hold_rpc(struct homa_peer *peer)
+{
+	return atomic_inc_unless_negative(&peer->rpcs);
+}
+
 static inline bool homa_peer_is_v4(const struct homa_peer *peer)
 {
 	return ipv6_addr_v4mapped(&peer->addr);

@@ -72,6 +72,8 @@ static int homa_sk_init(struct sock *sk)
 
 	/* Lookups in the port table run under RCU only. */
 	sock_set_flag(sk, SOCK_RCU_FREE);
+	/* Called as the device frees our packets (throttled DATA). */
+	sk->sk_write_space = homa_write_space;
 	err = homa_sock_init(homa_sk(sk), hn);
 	if (err)
 		return err;

@@ -25,6 +25,11 @@ static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
 	rpc = kzalloc(sizeof(*rpc), GFP_ATOMIC);
 	if (!rpc)
 		return NULL;
+	if (!homa_peer_hold_rpc(peer)) {
+		/* Evicted from a full peer table just now: rare. */
+		kfree(rpc);
+		return NULL;
+	}
 	rpc->hsk = hsk;
 	rpc->peer = peer;
 	rpc->dport = dport;
@@ -33,6 +38,7 @@ static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
 	INIT_LIST_HEAD(&rpc->active_links);
 	INIT_LIST_HEAD(&rpc->ready_links);
 	INIT_LIST_HEAD(&rpc->grant_links);
+	INIT_LIST_HEAD(&rpc->throttle_links);
 	rpc->msgout.length = -1;
 	rpc->msgin.length = -1;
 	INIT_LIST_HEAD(&rpc->msgin.gaps);
@@ -265,6 +271,7 @@ void homa_rpc_end(struct homa_rpc *rpc)
 	hlist_del(&rpc->hash_links);
 	list_del_init(&rpc->active_links);
 	list_del_init(&rpc->ready_links);
+	list_del_init(&rpc->throttle_links);
 	hsk->num_rpcs--;
 	atomic_dec(&hsk->hnet->num_rpcs);
 	homa_grant_rpc_end(rpc);
@@ -291,6 +298,7 @@ void homa_rpc_put(struct homa_rpc *rpc)
 	if (!refcount_dec_and_test(&rpc->refs))
 		return;
 	homa_msgin_free(&rpc->msgin);
+	atomic_dec(&rpc->peer->rpcs);
 	kvfree(rpc->msgout.buf);
 	kfree(rpc);
 }

@@ -178,6 +178,9 @@ struct homa_rpc {
 	/** @grant_links: Entry in the namespace's list of RPCs to grant. */
 	struct list_head grant_links;
 
+	/** @throttle_links: Entry in the socket's throttled list. */
+	struct list_head throttle_links;
+
 	/**
 	 * @silent_ticks: Timer ticks since the peer last sent anything
 	 * about this RPC while we were waiting for it (see homa_timer.c).

@@ -106,6 +106,8 @@ int homa_sock_init(struct homa_sock *hsk, struct homa_net *hn)
 	INIT_LIST_HEAD(&hsk->active_rpcs);
 	INIT_LIST_HEAD(&hsk->ready_rpcs);
 	INIT_LIST_HEAD(&hsk->buf_waiters);
+	INIT_LIST_HEAD(&hsk->throttled);
+	INIT_WORK(&hsk->resume_work, homa_sock_resume);
 	for (i = 0; i < HOMA_RPC_BUCKETS; i++) {
 		INIT_HLIST_HEAD(&hsk->client_rpcs[i]);
 		INIT_HLIST_HEAD(&hsk->server_rpcs[i]);
@@ -236,6 +238,9 @@ bool homa_sock_was_acked(struct homa_sock *hsk, struct homa_peer *peer,
  */
 void homa_sock_destroy(struct homa_sock *hsk)
 {
+	/* A queued resume holds a reference: drop it. */
+	if (cancel_work_sync(&hsk->resume_work))
+		sock_put(&hsk->inet.sk);
 	kfree(hsk->acked);
 	hsk->acked = NULL;
 }

@@ -134,6 +134,16 @@ struct homa_sock {
 	/** @buf_waiters: RPCs waiting for buffer pool space. */
 	struct list_head buf_waiters;
 
+	/**
+	 * @throttled: RPCs with granted bytes held back because the
+	 * socket's packets below Homa (qdisc, device) reached SO_SNDBUF;
+	 * @resume_work sends them when the device frees some.
+	 */
+	struct list_head throttled;
+
+	/** @resume_work: Runs homa_sock_resume() (see homa_outgoing.c). */
+	struct work_struct resume_work;
+
 	/** @client_rpcs: Client RPCs, hashed by id. */
 	struct hlist_head client_rpcs[HOMA_RPC_BUCKETS];
 

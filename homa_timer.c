@@ -7,7 +7,8 @@
  *
  * - the receiver of a message asks for the ranges it misses among the
  *   bytes the sender may send (unscheduled or granted), one RESEND per
- *   range, at most HOMA_RESENDS_PER_TICK of them;
+ *   range, at most HOMA_RESENDS_PER_TICK of them and HOMA_RESEND_BYTES
+ *   in all;
  * - a client that sent its whole request and has no response yet asks
  *   for the start of the response (the server answers BUSY while it
  *   serves the request, RPC_UNKNOWN if the request never arrived);
@@ -93,24 +94,34 @@ static void homa_xmit_resend(struct homa_rpc *rpc, u32 offset, u32 length)
 	homa_xmit_control(rpc, HOMA_PKT_RESEND, &h, sizeof(h));
 }
 
-/* Ask for the missing ranges of an incoming message, the first
- * HOMA_RESENDS_PER_TICK of them, lowest first: holes below recv_end, then
- * granted bytes beyond it.
+/* Most bytes an RPC asks for in one round of RESENDs. Silence can also
+ * mean that the bytes wait in a long queue; asking for a whole window
+ * again would double the traffic exactly when the network is slowest.
+ */
+#define HOMA_RESEND_BYTES	65536
+
+/* Ask for the missing ranges of an incoming message, lowest first: holes
+ * below recv_end, then granted bytes beyond it; at most
+ * HOMA_RESENDS_PER_TICK ranges and HOMA_RESEND_BYTES in all.
  */
 static void homa_timer_resend_gaps(struct homa_rpc *rpc)
 {
 	struct homa_msgin *in = &rpc->msgin;
+	u32 budget = HOMA_RESEND_BYTES;
 	struct homa_gap *gap;
+	u32 len;
 	int n = 0;
 
 	list_for_each_entry(gap, &in->gaps, links) {
-		if (n++ == HOMA_RESENDS_PER_TICK)
+		if (n++ == HOMA_RESENDS_PER_TICK || !budget)
 			return;
-		homa_xmit_resend(rpc, gap->start, gap->end - gap->start);
+		len = min(gap->end - gap->start, budget);
+		homa_xmit_resend(rpc, gap->start, len);
+		budget -= len;
 	}
-	if (n < HOMA_RESENDS_PER_TICK && in->recv_end < in->granted)
+	if (n < HOMA_RESENDS_PER_TICK && budget && in->recv_end < in->granted)
 		homa_xmit_resend(rpc, in->recv_end,
-				 in->granted - in->recv_end);
+				 min_t(u32, in->granted - in->recv_end, budget));
 }
 
 /**

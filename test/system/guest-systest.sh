@@ -57,6 +57,7 @@ all_tests=(
 	cp_node_test.sh
 	rpc_paths.sh
 	netem_test.sh
+	fuzz_test.py
 	kmemleak_test.py
 )
 # In a VM with two NICs on a qemu hub (run-vm --nics): the tests of the

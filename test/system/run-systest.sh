@@ -24,6 +24,9 @@
 #   --timeout: seconds per VM (default 2400 without NICs, 1200 with)
 #   TEST:  run only these tests (see guest-systest.sh); without --nics
 #          only in the VM without NICs
+# Environment passed to the guest when set: HOMA_FUZZ_PACKETS and
+# HOMA_FUZZ_SEED (random packets of fuzz_test.py and their PRNG seed),
+# SYSTEST_TIMEOUT (seconds per test).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -113,6 +116,16 @@ else
 	failed=$((failed + 1))
 fi
 
+if msg=$(gcc -O2 -Wall -Wextra -Werror -I"$repo/uapi" -o "$build/homa_fuzz" \
+	"$here/homa_fuzz.c" 2>&1); then
+	echo "# built $build/homa_fuzz"
+else
+	echo "$msg"
+	echo "# run-systest: building homa_fuzz failed"
+	rm -f "$build/homa_fuzz"
+	failed=$((failed + 1))
+fi
+
 echo "# ===== host: uapi_compile.sh"
 SYSTEST_BUILD=$build bash "$here/uapi_compile.sh" 2>&1 | tee "$build/uapi_compile.log"
 rc=${PIPESTATUS[0]}
@@ -154,7 +167,10 @@ run_boot() {
 	# that this script's line is the only "systest-..." line of the output.
 	"$repo/test/vm/run-vm" --kernel "$kernel" --nics "$nics" \
 		--check-kernel-log --timeout "$tmo" --out "$out" \
-		--env "HOMA_KO=$ko" --env "SYSTEST_BUILD=$build" -- \
+		--env "HOMA_KO=$ko" --env "SYSTEST_BUILD=$build" \
+		${HOMA_FUZZ_PACKETS:+--env "HOMA_FUZZ_PACKETS=$HOMA_FUZZ_PACKETS"} \
+		${HOMA_FUZZ_SEED:+--env "HOMA_FUZZ_SEED=$HOMA_FUZZ_SEED"} \
+		${SYSTEST_TIMEOUT:+--env "SYSTEST_TIMEOUT=$SYSTEST_TIMEOUT"} -- \
 		/bin/bash "$here/guest-systest.sh" --kernel "$kernel" "$@" 2>&1 |
 		while IFS= read -r line; do
 			case $line in
