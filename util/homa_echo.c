@@ -15,6 +15,13 @@
  * client-to-server direction broke; a good request with a bad response
  * the other one).
  *
+ * The server also checks that each request reaches it exactly once: it
+ * remembers the tag of every request it served (the key, word 0 of the
+ * payload, for requests of 8 bytes or more; else the client's address,
+ * port and RPC id) and counts a request that comes again as an error, so
+ * a retransmission or a restarted request that the kernel delivers twice
+ * is caught.
+ *
  * A run that does not finish within --timeout prints, for every client
  * socket, the RPCs still outstanding and the kernel's view of them
  * (HOMAIOCINFO), which usually says which side stalled.  kill -USR1 makes
@@ -300,6 +307,83 @@ static size_t srv_region_len;
 static long srv_served, srv_errors;
 static pthread_mutex_t srv_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Tags of the requests served: an open-addressing set of nonzero 64-bit
+ * values under srv_mutex, doubled when half full.
+ */
+static uint64_t *seen;
+static size_t seen_size, seen_count;
+
+/* Add @tag; false if it was there already. Caller holds srv_mutex. */
+static bool seen_add(uint64_t tag)
+{
+	size_t i;
+
+	tag = tag ? tag : 1;
+	if (2 * (seen_count + 1) > seen_size) {
+		size_t old_size = seen_size, j;
+		uint64_t *old = seen;
+
+		seen_size = old_size ? 2 * old_size : 4096;
+		seen = calloc(seen_size, sizeof(*seen));
+		if (!seen) {
+			fprintf(stderr, "server: out of memory for request tags\n");
+			exit(1);
+		}
+		for (j = 0; j < old_size; j++) {
+			if (!old[j])
+				continue;
+			for (i = mix64(old[j]) & (seen_size - 1); seen[i];
+			     i = (i + 1) & (seen_size - 1))
+				;
+			seen[i] = old[j];
+		}
+		free(old);
+	}
+	for (i = mix64(tag) & (seen_size - 1); seen[i];
+	     i = (i + 1) & (seen_size - 1))
+		if (seen[i] == tag)
+			return false;
+	seen[i] = tag;
+	seen_count++;
+	return true;
+}
+
+static void srv_error(const char *fmt, ...);
+
+/*
+ * Note the request with tag @tag (see the top of the file); a request
+ * seen before is an error.
+ */
+static void srv_check_once(uint64_t tag, const char *what)
+{
+	bool fresh;
+
+	pthread_mutex_lock(&srv_mutex);
+	fresh = seen_add(tag);
+	pthread_mutex_unlock(&srv_mutex);
+	if (!fresh)
+		srv_error("%s delivered to the server a second time", what);
+}
+
+/* A request's tag when it has no key: its client address, port and id. */
+static uint64_t addr_tag(const struct sockaddr_storage *a, uint64_t id)
+{
+	const struct sockaddr_in6 *s6 = (const void *)a;
+	const struct sockaddr_in *s4 = (const void *)a;
+	uint64_t h = mix64(id);
+	uint64_t w[2];
+
+	if (a->ss_family == AF_INET) {
+		h = mix64(h ^ s4->sin_addr.s_addr ^ (uint64_t)s4->sin_port << 32);
+	} else {
+		memcpy(w, &s6->sin6_addr, 16);
+		h = mix64(h ^ w[0]);
+		h = mix64(h ^ w[1] ^ s6->sin6_port);
+	}
+	return h | 1ULL << 63;
+}
+
 static void srv_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -320,7 +404,6 @@ static void *homa_server_thread(void *arg)
 {
 	struct homa_recvmsg_args ra;
 	uint8_t *expect = NULL;
-	long served = 0;
 	char why[200];
 
 	(void)arg;
@@ -359,6 +442,24 @@ static void *homa_server_thread(void *arg)
 				  (unsigned long long)ra.id, len);
 			continue;
 		}
+		if (len >= 8) {
+			uint64_t key;
+
+			memcpy(&key, srv_region + ra.bpage_offsets[0], 8);
+			snprintf(why, sizeof(why),
+				 "request key 0x%llx (id %llu, size %d)",
+				 (unsigned long long)key,
+				 (unsigned long long)ra.id, len);
+			srv_check_once(key & ~(1ULL << 63), why);
+		} else {
+			char a[80];
+
+			snprintf(why, sizeof(why),
+				 "request id %llu from %s (size %d)",
+				 (unsigned long long)ra.id,
+				 addr_str(&from, a, sizeof(a)), len);
+			srv_check_once(addr_tag(&from, ra.id), why);
+		}
 		if (expect && len >= 8) {
 			uint64_t key;
 
@@ -392,12 +493,9 @@ static void *homa_server_thread(void *arg)
 				  strerror(errno));
 			continue;
 		}
-		served++;
+		__atomic_add_fetch(&srv_served, 1, __ATOMIC_RELAXED);
 	}
 	free(expect);
-	pthread_mutex_lock(&srv_mutex);
-	srv_served += served;
-	pthread_mutex_unlock(&srv_mutex);
 	return NULL;
 }
 
@@ -444,7 +542,6 @@ static void *tcp_conn_thread(void *arg)
 	int fd = (int)(intptr_t)arg;
 	uint8_t *buf = malloc(4 + HOMA_MAX_MESSAGE_LENGTH);
 	uint8_t *expect = opt.verify ? malloc(HOMA_MAX_MESSAGE_LENGTH) : NULL;
-	long served = 0;
 	char why[200];
 
 	for (;;) {
@@ -484,14 +581,11 @@ static void *tcp_conn_thread(void *arg)
 			srv_error("tcp write: %s", strerror(errno));
 			break;
 		}
-		served++;
+		__atomic_add_fetch(&srv_served, 1, __ATOMIC_RELAXED);
 	}
 	close(fd);
 	free(buf);
 	free(expect);
-	pthread_mutex_lock(&srv_mutex);
-	srv_served += served;
-	pthread_mutex_unlock(&srv_mutex);
 	return NULL;
 }
 
@@ -585,8 +679,8 @@ static int run_server(void)
 			break;
 		if (!opt.tcp)
 			dump_socket_info(stderr, "server", srv_fd);
-		fprintf(stderr, "# server: %ld served so far (finished threads only)\n",
-			srv_served);
+		fprintf(stderr, "# server: %ld requests served so far\n",
+			__atomic_load_n(&srv_served, __ATOMIC_RELAXED));
 	}
 
 	if (opt.tcp) {
@@ -629,6 +723,7 @@ struct cthread {
 	long count;		/* RPCs this thread runs */
 	long ok, failed, sent;
 	int errors_shown;
+	long errnos[256];	/* failures by errno (0: not an errno) */
 	struct slot *slots;
 	uint8_t *sendbuf;
 	uint8_t *expect;
@@ -645,6 +740,7 @@ static void rpc_fail(struct cthread *ct, uint64_t id, uint32_t size, int err,
 	va_list ap;
 
 	ct->failed++;
+	ct->errnos[err > 0 && err < 256 ? err : 0]++;
 	if (++ct->errors_shown > MAX_ERRORS_SHOWN)
 		return;
 	pthread_mutex_lock(&out_mutex);
@@ -808,7 +904,8 @@ static void *homa_client_thread(void *arg)
 		}
 		if (len < 0) {
 			rpc_fail(ct, slot->id, slot->size, errno,
-				 "RPC failed");
+				 "RPC failed %.0f ms after it was sent",
+				 (end - slot->start) / 1000);
 			ra.num_bpages = 0;
 		} else if (slot->priv && any_public) {
 			rpc_fail(ct, slot->id, slot->size, 0,
@@ -1005,6 +1102,26 @@ static void report_stall(double secs)
 	}
 }
 
+/*
+ * Print how many RPCs failed with each errno ("client: failures errno 110
+ * (Connection timed out): N"); errno 0 counts the other failures (wrong
+ * data, wrong length...).
+ */
+static void print_errnos(void)
+{
+	long n;
+	int e, i;
+
+	for (e = 0; e < 256; e++) {
+		n = 0;
+		for (i = 0; i < opt.threads; i++)
+			n += cthreads[i].errnos[e];
+		if (n)
+			printf("client: failures errno %d (%s): %ld\n", e,
+			       e ? strerror(e) : "not an error return", n);
+	}
+}
+
 static int run_client(void)
 {
 	long total_ok = 0, total_failed = 0, count, measured = 0;
@@ -1076,6 +1193,7 @@ static int run_client(void)
 			total_ok += ct->ok;
 			total_failed += ct->count - ct->ok;
 		}
+		print_errnos();
 		printf("client: %ld rpcs ok, %ld failed (gave up after %.0f s)\n",
 		       total_ok, total_failed, secs);
 		fflush(stdout);
@@ -1112,6 +1230,7 @@ static int run_client(void)
 		printf("client: %.2f s, about %.1f MB each way\n", secs,
 		       (double)bytes / opt.nsizes * count / 1e6);
 	}
+	print_errnos();
 	printf("client: %ld rpcs ok, %ld failed\n", total_ok, total_failed);
 	return total_failed ? 1 : 0;
 }

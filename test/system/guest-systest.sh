@@ -13,12 +13,15 @@
 # homa unloaded and must leave it unloaded (one more failure otherwise).
 #
 # Usage: guest-systest.sh [--kernel NAME] [TEST...]
+# Default tests: all, or in a VM with NICs ($HOMA_VM_NICS) those of the
+# emulated-NIC packet paths.
 #   NAME: label of the summary line (default: stock, or debug when the
 #   running kernel is the homa debug kernel).  TEST: run only these (file
 #   names in test/system, or uapi_ioctl).
 # Environment: HOMA_KO (module to test, default homa.ko at the top of the
 # repository), SYSTEST_BUILD (C helpers, default build/systest),
-# SYSTEST_TIMEOUT (seconds per test, default 300).
+# SYSTEST_TIMEOUT (seconds per test, default 300; at least 1200 for
+# rpc_paths.sh and netem_test.sh).
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -57,11 +60,21 @@ all_tests=(
 	rpc_api_test
 	unload_busy_test.sh
 	cp_node_test.sh
+	rpc_paths.sh
+	netem_test.sh
 	fuzz_test.py
 	kmemleak_test.py
 )
+# In a VM with two NICs on a qemu hub (run-vm --nics): the tests of the
+# emulated-NIC packet paths.
+nic_tests=(
+	rpc_paths.sh
+	netem_test.sh
+)
 if [ $# -gt 0 ]; then
 	tests=("$@")
+elif [ -n "${HOMA_VM_NICS:-}" ]; then
+	tests=("${nic_tests[@]}")
 else
 	tests=("${all_tests[@]}")
 fi
@@ -90,7 +103,12 @@ run_one() {
 		fi
 		;;
 	esac
-	timeout -k 10 "$per_test_timeout" "${cmd[@]}" </dev/null 2>&1 |
+	# The packet-path tests run many RPCs (see their headers for times).
+	tmo=$per_test_timeout
+	case $t in
+	rpc_paths.sh | netem_test.sh) [ "$tmo" -lt 1200 ] && tmo=1200 ;;
+	esac
+	timeout -k 10 "$tmo" "${cmd[@]}" </dev/null 2>&1 |
 		tee "$tmp/log"
 	rc=${PIPESTATUS[0]}
 }
@@ -128,7 +146,7 @@ for t in "${tests[@]}"; do
 		if [ "$n_fail" = 0 ]; then
 			failed=$((failed + 1))
 			case $rc in
-			124 | 137) echo "# $t: timed out after ${per_test_timeout}s" ;;
+			124 | 137) echo "# $t: timed out after ${tmo}s" ;;
 			*) echo "# $t: exit status $rc without a 'not ok' result" ;;
 			esac
 		fi

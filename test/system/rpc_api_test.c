@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NUM_TESTS	135
+#define NUM_TESTS	137
 #define PORT_BASE	5100
 #define REGION_BPAGES	200
 #define KMEMLEAK	"/sys/kernel/debug/kmemleak"
@@ -1682,7 +1682,7 @@ static void test_robustness(void)
  * different peers.  Both must be answerable.
  */
 static void child_client(const char *ns, const char *server, int port,
-			 uint32_t key)
+			 uint32_t key, bool leave)
 {
 	struct homa_recvmsg_args ra;
 	struct sockaddr_in dest = { .sin_family = AF_INET,
@@ -1705,6 +1705,11 @@ static void child_client(const char *ns, const char *server, int port,
 		  0, key, 0, 0, &id) < 0) {
 		printf("# %s: sendmsg: %s\n", ns, strerror(errno));
 		_exit(3);
+	}
+	if (leave) {
+		/* Wait until the request is out, then close the socket. */
+		usleep(500000);
+		_exit(0);
 	}
 	memset(&ra, 0, sizeof(ra));
 	ret = recv_wait(&c, &ra, id, 10);
@@ -1748,10 +1753,12 @@ static void test_id_collision(void)
 	fflush(stdout);
 	pid[0] = fork();
 	if (!pid[0])
-		child_client("rpcapi-c1", "10.147.1.1", PORT_BASE + 16, 161);
+		child_client("rpcapi-c1", "10.147.1.1", PORT_BASE + 16, 161,
+			     false);
 	pid[1] = fork();
 	if (!pid[1])
-		child_client("rpcapi-c2", "10.147.2.1", PORT_BASE + 16, 162);
+		child_client("rpcapi-c2", "10.147.2.1", PORT_BASE + 16, 162,
+			     false);
 	/* Take both requests before answering either. */
 	for (i = 0; i < 2; i++) {
 		memset(&ra[i], 0, sizeof(ra[i]));
@@ -1793,6 +1800,69 @@ static void test_id_collision(void)
 	       WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == 0,
 	       "both clients get their response",
 	       "exit statuses 0x%x and 0x%x", status[0], status[1]);
+
+	/*
+	 * Again (ids collide again: one RPC so far in each namespace), but
+	 * the client of the older RPC closes its socket before the answer
+	 * comes: the ICMP port unreachable must end that server RPC, not be
+	 * ignored because another RPC with the same id was found first.
+	 */
+	{
+		struct homa_info info;
+		double end;
+
+		pid[0] = fork();
+		if (!pid[0])
+			child_client("rpcapi-c1", "10.147.1.1", PORT_BASE + 16,
+				     163, true);
+		memset(&ra[0], 0, sizeof(ra[0]));
+		ret[0] = hrecv(s.fd, &ra[0], 0, 0, &from[0], &flen[0]);
+		waitpid(pid[0], &status[0], 0);
+		pid[1] = fork();
+		if (!pid[1])
+			child_client("rpcapi-c2", "10.147.2.1", PORT_BASE + 16,
+				     164, false);
+		memset(&ra[1], 0, sizeof(ra[1]));
+		ret[1] = hrecv(s.fd, &ra[1], 0, 0, &from[1], &flen[1]);
+		comment("server: request ids %llu (client gone) and %llu",
+			(unsigned long long)ra[0].id,
+			(unsigned long long)ra[1].id);
+		for (i = 0; i < 2; i++) {
+			struct iovec iov = { s.region + ra[i].bpage_offsets[0],
+					     1000 };
+			struct homa_sendmsg_args sa;
+			struct msghdr m;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.id = ra[i].id;
+			memset(&m, 0, sizeof(m));
+			m.msg_name = &from[i];
+			m.msg_namelen = flen[i];
+			m.msg_iov = &iov;
+			m.msg_iovlen = 1;
+			m.msg_control = &sa;
+			sent[i] = sendmsg(s.fd, &m, 0);
+		}
+		waitpid(pid[1], &status[1], 0);
+		result(ret[0] == 1000 && ret[1] == 1000 && ra[0].id == ra[1].id &&
+		       sent[0] == 0 && sent[1] == 0 &&
+		       WIFEXITED(status[1]) && WEXITSTATUS(status[1]) == 0,
+		       "same id again: the remaining client gets its response",
+		       "ids %llu/%llu, sendmsg %d/%d, client status 0x%x",
+		       (unsigned long long)ra[0].id,
+		       (unsigned long long)ra[1].id, sent[0], sent[1],
+		       status[1]);
+		end = now() + 5;
+		do {
+			get_info(s.fd, &info, NULL, 0);
+			usleep(2000);
+		} while (info.num_rpcs && now() < end);
+		result(info.num_rpcs == 0,
+		       "ICMP for the closed client ends its server RPC, not ignored for the other RPC with its id",
+		       "num_rpcs %u after 5 s", info.num_rpcs);
+		if (info.num_rpcs)
+			dump_info("server", s.fd);
+	}
 	hs_close(&s);
 	run("ip netns del rpcapi-c1; ip netns del rpcapi-c2");
 }
