@@ -51,6 +51,7 @@ all_tests=(
 	example_test.sh
 	rpc_api_test
 	cp_node_test.sh
+	cperf_test.sh
 	kmemleak_test.py
 )
 if [ $# -gt 0 ]; then
