@@ -63,6 +63,7 @@ all_tests=(
 	rpc_paths.sh
 	netem_test.sh
 	fuzz_test.py
+	cperf_test.sh
 	kmemleak_test.py
 )
 # In a VM with two NICs on a qemu hub (run-vm --nics): the tests of the
