@@ -26,7 +26,9 @@
 #
 # Then, with timeout_ticks set to $DEAD_TICKS in both namespaces and netem
 # limiting each direction to 50 Mbit/s (so that 1 MB RPCs are in flight):
-#   dead-link   the server's link goes down while 1 MB RPCs are in flight:
+#   dead-link   the server's link goes down while 1 MB RPCs are in flight
+#               (over the NICs: the server's NIC loses its addresses; a
+#               virtio-net NIC that is down stops qemu's hub):
 #               every unfinished client RPC fails with ETIMEDOUT (or
 #               EHOSTUNREACH, when the client's ARP/ND entry for the
 #               server fails first and IP says so with ICMP), within
@@ -329,6 +331,31 @@ run_setting() {
 }
 
 # ---------------------------------------------------------------- dead peers
+# cut_off NS DEV: the host of namespace NS stops answering: veth goes
+# down; an emulated NIC loses its addresses instead (a virtio-net port
+# that is down stops qemu's hub, and with it the other NIC's transmit
+# queue: the NETDEV WATCHDOG fires), so it keeps taking packets and drops
+# them.
+cut_off() {
+	if [[ $2 == eth* ]]; then
+		ip -n "$1" addr flush dev "$2"
+	else
+		ip -n "$1" link set "$2" down
+	fi
+}
+
+# nic_back DEV: after its namespace went away, an emulated NIC is back in
+# this namespace, down; bring it up (see cut_off).
+nic_back() {
+	local i
+	[[ $1 == eth* ]] || return 0
+	for ((i = 0; i < 100; i++)); do
+		ip link set "$1" up 2>/dev/null && return 0
+		sleep 0.1
+	done
+	nslog "$1 did not come back from its namespace"
+}
+
 # Wait (at most 20 s) until the client has RPCs in flight and the server
 # has started serving.
 wait_busy() {
@@ -366,7 +393,7 @@ wait_client() {
 # dead_server HOW: HOW is link (the server's link goes down) or ns (its
 # namespace goes away); 2 results.
 dead_server() {
-	local how=$1 t0 rc n bound lines other limit x line
+	local how=$1 t0 rc n bound lines other limit x line gone
 	HOMA_SYSCTLS="${HOMA_SYSCTLS:-} timeout_ticks=$DEAD_TICKS" ns_setup "$path" ||
 		{ tap_ok 1 "dead-$how: setup"; tap_ok 1 "dead-$how: setup"; return; }
 	ns_server_start --port $PORT || {
@@ -388,14 +415,13 @@ dead_server() {
 		log_file "$client_log"
 	fi
 	t0=$EPOCHREALTIME
-	if [ "$how" = link ]; then
-		ip -n $NS_S link set $devs down
-	else
-		ip -n $NS_S link set $devs down
+	cut_off $NS_S $devs
+	if [ "$how" = ns ]; then
 		kill -KILL "$server_pid" "$keeper_s" 2>/dev/null
 		wait "$server_pid" "$keeper_s" 2>/dev/null
 		server_pid='' keeper_s=''
 		ip netns del $NS_S
+		nic_back $devs
 	fi
 	# timeout_ticks at tick_usecs, plus the margin.
 	bound=$(((DEAD_TICKS * $(</proc/sys/net/homa/tick_usecs) + 999999) / 1000000 + margin))
@@ -410,11 +436,11 @@ dead_server() {
 	# ETIMEDOUT, or EHOSTUNREACH: when the client's ARP/ND entry for
 	# the server fails first, IP reports the packets it queued for it
 	# with an ICMP host unreachable, which ends their RPCs.
-	other='' x=0
+	other='' gone=0
 	while IFS= read -r line; do
 		[[ $line =~ ^client:\ failures\ errno\ ([0-9]+)\ .*:\ ([0-9]+)$ ]] || continue
 		case ${BASH_REMATCH[1]} in
-		110 | 113) x=$((x + BASH_REMATCH[2])) ;;
+		110 | 113) gone=$((gone + BASH_REMATCH[2])) ;;
 		*) other="$other $line" ;;
 		esac
 	done <"$client_log"
@@ -425,7 +451,7 @@ dead_server() {
 			x="$x ${BASH_REMATCH[2]}(${BASH_REMATCH[1]})"
 	done <"$client_log"
 	nslog "dead-$how: RPCs failed after (ms from their start, errno):${x:- none}"
-	[ $rc = 1 ] && [ "$n" -gt 0 ] && [ -z "$other" ] && [ "$x" = "$n" ]
+	[ $rc = 1 ] && [ "$n" -gt 0 ] && [ -z "$other" ] && [ "$gone" = "$n" ]
 	tap_ok $? "dead-$how: the client's $n unfinished RPCs fail with ETIMEDOUT or EHOSTUNREACH" \
 		"client exit status $rc; $lines; other errors:${other:- none}" \
 		"$(log_file "$client_log" 30)"
@@ -456,11 +482,12 @@ vanish() {
 	server_rpcs
 	nslog "vanish: the server's socket has $REPLY RPCs when the client goes"
 	t0=$EPOCHREALTIME
-	ip -n $NS_C link set $devc down
+	cut_off $NS_C $devc
 	kill -KILL "$client_pid" "$keeper_c" 2>/dev/null
 	wait "$client_pid" "$keeper_c" 2>/dev/null
 	client_pid='' keeper_c=''
 	ip netns del $NS_C
+	nic_back $devc
 	bound=$(((DEAD_TICKS * $(</proc/sys/net/homa/tick_usecs) + 999999) / 1000000 + margin))
 	for ((i = 0; i < bound + 30; i++)); do
 		server_rpcs
