@@ -53,7 +53,7 @@ tools:
 deps:
 	@bash scripts/install-deps.sh
 
-# The README's "run it": about a minute and a half of VM time on 2 cores.
+# The README's "run it": about a minute once built.
 # DEMO_ARGS go to "cperf run" in the VM, e.g. DEMO_ARGS="--time 30".
 demo: deps
 	@$(MAKE) --no-print-directory all
