@@ -72,10 +72,21 @@ nic_tests=(
 	rpc_paths.sh
 	netem_test.sh
 )
+# Known open bugs, seen only with the debug kernel so far: rpc_paths.sh
+# stalled RPCs on veth under 4 x 50 in flight (no timeout fired: they
+# never counted as waiting), and netem_test.sh's reorder setting ended two
+# RPCs with ECONNRESET. Until they are fixed the debug kernel runs these
+# two only when they are named (run-systest.sh --kernel debug -- TEST).
+debug_excluded=" rpc_paths.sh netem_test.sh "
 if [ $# -gt 0 ]; then
 	tests=("$@")
 elif [ -n "${HOMA_VM_NICS:-}" ]; then
 	tests=("${nic_tests[@]}")
+elif [ "$kernel" = debug ]; then
+	tests=()
+	for t in "${all_tests[@]}"; do
+		[[ $debug_excluded == *" $t "* ]] || tests+=("$t")
+	done
 else
 	tests=("${all_tests[@]}")
 fi
