@@ -52,8 +52,8 @@
 # mix has one 1 MB and one 500 KB message in every 40, the rest 100 B to
 # 64 KB.  TCP gets at most twice Homa's time plus 10 s (90 s at most).
 # In a VM with NICs (run-vm --nics) the default is the emulated-NIC path,
-# a third of the RPCs, the settings loss5 and combo and the dead-server
-# tests only.
+# a third of the RPCs, the settings loss5 and combo (debug kernel: combo)
+# and the dead-server tests only.
 #
 # Usage: netem_test.sh [--path veth|nic] [--settings "loss1 ..."]
 #                      [--parts "settings dead vanish soak"]
@@ -120,7 +120,11 @@ if [ $debug = 1 ]; then
 else
 	count=500 stall=30 margin=3 soak_count=10000 tcp=${tcp:-1}
 fi
-[[ $path == nic* ]] && count=$((count / 3))
+if [[ $path == nic* ]]; then
+	count=$((count / 3))
+	# The debug kernel over the NICs: one setting.
+	[ $debug = 1 ] && [ "$settings" = "loss5 combo" ] && settings=combo
+fi
 count=${NETEM_COUNT:-$count}
 soak_count=${NETEM_SOAK:-$soak_count}
 # One 1 MB and one 500 KB message in every 40.
