@@ -426,8 +426,8 @@ run_case() {
 	# Result 5: retransmission only where packets were lost.
 	if ! homa_has_retrans; then
 		tap_skip "$desc: no retransmission" "the module has no retransmission"
-	elif [ -n "$lossy" ] || [ "$gated" = 1 ]; then
-		tap_ok 0 "$desc: $RETRANS_N retransmissions for the packets lost below Homa (${lossy:-none}${below:+; where: $below})"
+	elif [ -n "$lossy" ]; then
+		tap_ok 0 "$desc: $RETRANS_N retransmissions for the packets lost below Homa (${lossy# }${below:+; where: $below})"
 	else
 		[ "$RETRANS_N" = 0 ]
 		tap_ok $? "$desc: no retransmission on a path that lost nothing" \
