@@ -64,10 +64,10 @@
 # full window per thread) of the light mix: every size, the ones below
 # 500000 four times as often.  Each run is a mixed one (public and
 # private RPCs); --modes "plain mixed" adds public-only runs.
-# Times on the 2-core host (with other VMs running), module with the
-# first retransmission (many runs stall or retransmit; a healthy run is
-# faster): stock without NICs about 2.5 min, virtio VM 1.5 min, e1000e VM
-# 2.5 min; debug without NICs about 6 min, e1000e VM about 4 min.
+# Times on the 2-core host (other VMs running), module with the first
+# retransmission (many runs stall or retransmit; a healthy run is
+# faster): stock without NICs 1.7 min, virtio VM 1.5 min, e1000e VM
+# 2.6 min; debug without NICs 3.1 min, e1000e VM 2.2 min.
 #
 # Usage: rpc_paths.sh [--paths "lo veth ..."] [--count N]
 #                     [--modes "plain mixed"] [--families "4 6"] [--rtt N]
