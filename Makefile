@@ -11,6 +11,8 @@
 #   make testkernel build (or find cached) the debug kernel
 #   make install    install homa.ko for KDIR's kernel and run depmod
 #   make deps       install missing packages (root) or list them
+#   make demo       deps, build, then a short Homa vs TCP comparison with
+#                   util/cperf on an emulated 3-host cluster in a VM
 
 ROOT := $(CURDIR)
 
@@ -28,7 +30,7 @@ KDIR_WHY := set by KDIR=
 endif
 
 .PHONY: all module tools install clean deps testkernel debug-build kunit systest \
-	sparse checkpatch check print-kdir
+	sparse checkpatch check print-kdir demo
 
 all: module tools
 
@@ -50,6 +52,12 @@ tools:
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The README's "run it": about a minute once built.
+# DEMO_ARGS go to "cperf run" in the VM, e.g. DEMO_ARGS="--time 30".
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@util/cperf demo -- $(DEMO_ARGS)
 
 testkernel:
 	@bash test/vm/testkernel.sh >/dev/null

@@ -3,7 +3,11 @@
 #
 # Install the Debian packages the build and the tests need. As root,
 # missing packages are installed with apt-get; otherwise the script says
-# what to install and fails.
+# what to install and fails.  python3-matplotlib draws cperf's plots;
+# openssh-server gives the system tests an sshd to run in network
+# namespaces (cperf's ssh backend).  Debian enables the ssh service on
+# installation; where no sshd should run, disable it afterwards
+# (systemctl disable --now ssh): the tests start their own.
 set -euo pipefail
 
 pkgs=(
@@ -11,6 +15,7 @@ pkgs=(
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static sparse
 	iproute2 ethtool python3 perl
+	python3-matplotlib openssh-server
 )
 
 missing=()

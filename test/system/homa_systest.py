@@ -168,11 +168,22 @@ def homa_loaded():
         return any(line.startswith("homa ") for line in f)
 
 
+def apply_test_sysctls():
+    """Write $HOMA_SYSCTLS ("name=value ...", set by guest-systest.sh) to
+    the current namespace's /proc/sys/net/homa."""
+    for item in os.environ.get("HOMA_SYSCTLS", "").split():
+        name, _, value = item.partition("=")
+        with open("/proc/sys/net/homa/" + name, "w") as f:
+            f.write(value)
+
+
 def homa_load():
-    """insmod HOMA_KO; raise with insmod's message on failure."""
+    """insmod HOMA_KO, then apply $HOMA_SYSCTLS; raise with insmod's
+    message on failure."""
     r = run(["insmod", HOMA_KO])
     if r.returncode != 0:
         raise RuntimeError("insmod %s failed: %s" % (HOMA_KO, r.stderr.strip()))
+    apply_test_sysctls()
 
 
 def homa_unload(retry_s=5.0):

@@ -92,13 +92,19 @@ homa_loaded() {
 	grep -q '^homa ' /proc/modules
 }
 
-# homa_load: insmod $HOMA_KO; prints insmod's complaint on failure.
+# homa_load: insmod $HOMA_KO, then write $HOMA_SYSCTLS ("name=value ...",
+# set by guest-systest.sh) to this namespace's /proc/sys/net/homa; prints
+# the complaint on failure.
 homa_load() {
+	local p
 	if [ ! -r "$HOMA_KO" ]; then
 		echo "# $HOMA_KO not found"
 		return 1
 	fi
-	insmod "$HOMA_KO"
+	insmod "$HOMA_KO" || return 1
+	for p in ${HOMA_SYSCTLS:-}; do
+		echo "${p#*=}" >"/proc/sys/net/homa/${p%%=*}" || return 1
+	done
 }
 
 # homa_unload: rmmod homa.  Sockets are freed after an RCU grace period

@@ -17,11 +17,10 @@ with a large resend_ticks, so that they do not add to them):
 - to a bound server socket: DATA with lengths or offsets out of range and
   an ACK with more than 5 acks count in pkts_dropped_bad_data, a GRANT or
   DATA for an RPC that does not exist in pkts_dropped_unknown_rpc, DATA
-  already received in pkts_dropped_dup; a RESEND for an unknown RPC in
-  pkts_dropped_unknown_rpc and answered with RPC_UNKNOWN, RPC_UNKNOWN and
-  BUSY for unknown RPCs in pkts_dropped_unknown_rpc, NEED_ACK for a server
-  id in pkts_dropped_bad_data and for an unknown client RPC answered with
-  an ACK, CUTOFFS and FREEZE in pkts_dropped_unhandled;
+  already received in pkts_dropped_dup; NEED_ACK for a server id in
+  pkts_dropped_bad_data; and, from a host the module has no peer for yet
+  (only requests create peers), ACK, RESEND, RPC_UNKNOWN, BUSY, NEED_ACK,
+  CUTOFFS and FREEZE in pkts_dropped_unknown_rpc;
 - a well-formed request creates a server RPC (server_rpcs) whose message
   recvmsg returns with an odd id; its response goes back to SPORT, where
   it is dropped (pkts_dropped_no_socket) and the ICMP error ends the RPC
@@ -83,30 +82,27 @@ SERVER_PORT = 4000    # a bound server socket with a receive buffer
 STALL_PORT = 4001     # a bound server socket without a receive buffer
 SENDER_ID = 1234      # even: the sender is a client
 
-# Control packets to a server socket about RPCs it does not have:
-# (description, type, sender_id, expected counter changes).  Answers go
-# to SPORT, where no socket is.
-NO_SOCKET_REPLY = {"pkts_dropped_no_socket": 1}
+# Control packets to a server socket from 127.0.0.1 before any request
+# from there: the module has no peer for that host (only requests create
+# peers), so they name no RPC (the answers, RPC_UNKNOWN for a RESEND and an
+# ACK for a NEED_ACK, are checked by the KUnit tests of the timer).
+# (description, type, sender_id, expected counter changes).
 CONTROL_CASES = [
-    ("RESEND for an unknown RPC counts in pkts_dropped_unknown_rpc and "
-     "is answered with RPC_UNKNOWN", 0x12, None,
-     dict(pkts_rcvd_RESEND=1, pkts_dropped_unknown_rpc=1,
-          pkts_sent_RPC_UNKNOWN=1, pkts_rcvd_RPC_UNKNOWN=1,
-          **NO_SOCKET_REPLY)),
+    ("RESEND from a host without a peer counts in pkts_dropped_unknown_rpc",
+     0x12, None, dict(pkts_rcvd_RESEND=1, pkts_dropped_unknown_rpc=1)),
     ("RPC_UNKNOWN for an unknown RPC counts in pkts_dropped_unknown_rpc",
      0x13, None, dict(pkts_rcvd_RPC_UNKNOWN=1, pkts_dropped_unknown_rpc=1)),
     ("BUSY for an unknown RPC counts in pkts_dropped_unknown_rpc",
      0x14, None, dict(pkts_rcvd_BUSY=1, pkts_dropped_unknown_rpc=1)),
     ("NEED_ACK naming a server RPC counts in pkts_dropped_bad_data",
      0x17, None, dict(pkts_rcvd_NEED_ACK=1, pkts_dropped_bad_data=1)),
-    ("NEED_ACK for an unknown client RPC is answered with an ACK",
-     0x17, SENDER_ID + 1,
-     dict(pkts_rcvd_NEED_ACK=1, pkts_sent_ACK=1, pkts_rcvd_ACK=1,
-          **NO_SOCKET_REPLY)),
-    ("CUTOFFS counts in pkts_dropped_unhandled", 0x15, None,
-     dict(pkts_rcvd_CUTOFFS=1, pkts_dropped_unhandled=1)),
-    ("FREEZE counts in pkts_dropped_unhandled", 0x16, None,
-     dict(pkts_rcvd_FREEZE=1, pkts_dropped_unhandled=1)),
+    ("NEED_ACK for a client RPC from a host without a peer counts in "
+     "pkts_dropped_unknown_rpc", 0x17, SENDER_ID + 1,
+     dict(pkts_rcvd_NEED_ACK=1, pkts_dropped_unknown_rpc=1)),
+    ("CUTOFFS from a host without a peer counts in pkts_dropped_unknown_rpc",
+     0x15, None, dict(pkts_rcvd_CUTOFFS=1, pkts_dropped_unknown_rpc=1)),
+    ("FREEZE from a host without a peer counts in pkts_dropped_unknown_rpc",
+     0x16, None, dict(pkts_rcvd_FREEZE=1, pkts_dropped_unknown_rpc=1)),
 ]
 DATA_BYTES = 100
 NUM_SOCKETS = 10
@@ -372,10 +368,11 @@ def check_bad_packets(t, inj):
     check_delta(t, "ACK with num_acks 6 counts in pkts_dropped_bad_data",
                 lambda: inj.send(ack_packet(SERVER_PORT, 6)),
                 {"pkts_rcvd_ACK": 1, "pkts_dropped_bad_data": 1})
-    check_delta(t, "ACK of an unknown RPC is consumed: only pkts_rcvd_ACK",
+    check_delta(t, "ACK from a host without a peer counts in "
+                "pkts_dropped_unknown_rpc",
                 lambda: inj.send(ack_packet(SERVER_PORT, 1,
                                             [(SENDER_ID, SERVER_PORT)])),
-                {"pkts_rcvd_ACK": 1})
+                {"pkts_rcvd_ACK": 1, "pkts_dropped_unknown_rpc": 1})
     for desc, ptype, sender_id, expected in CONTROL_CASES:
         check_delta(t, desc,
                     lambda p=ptype, i=sender_id or SENDER_ID:
@@ -537,7 +534,8 @@ def main():
         return t.done()
     # Exact counter changes: the retransmission timer must not ask for
     # the missing half of a request while the test looks at counters.
-    for name, value in (("resend_ticks", 100000), ("timeout_ticks", 10000000)):
+    for name, value in (("resend_ticks", 100000), ("timeout_ticks", 10000000),
+                        ("request_ack_ticks", 100000)):
         with open("/proc/sys/net/homa/" + name, "w") as f:
             f.write(str(value))
     t = Tap(2 + 2 + (len(TYPES) + 2) + len(TYPES) + 2 + len(BAD_TYPES) + 1 +

@@ -9,6 +9,7 @@ One process moves between namespaces with setns(); /proc/sys/net and
 belongs to the namespace it was created in.
 """
 
+import os
 import errno
 import socket
 import sys
@@ -87,6 +88,8 @@ def bind_all(port, places):
 
 
 def main():
+    # The defaults are what this test checks.
+    os.environ.pop("HOMA_SYSCTLS", None)
     try:
         homa_load()
     except RuntimeError as e:

@@ -229,10 +229,13 @@ case $nics in
 '')
 	run_boot none "$@"
 	if [ $# = 0 ]; then
-		# The debug kernel (about 5 to 10 times slower) takes only
-		# e1000e, which has the more paths (TSO on and off).
-		[ "$kernel" = stock ] && run_boot virtio
-		run_boot e1000e
+		# The NIC tests run on the stock kernel only for now (see
+		# the known debug-kernel bugs in guest-systest.sh); named
+		# with --nics they run on the debug kernel too.
+		if [ "$kernel" = stock ]; then
+			run_boot virtio
+			run_boot e1000e
+		fi
 	fi
 	;;
 all)

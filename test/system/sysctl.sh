@@ -28,6 +28,8 @@ EINVAL_TEXT="Invalid argument"
 
 tap_plan $((${#params[@]} * 8 + 2))
 
+# The defaults are what this test checks.
+HOMA_SYSCTLS=
 out=$(homa_load 2>&1)
 tap_ok $? "insmod" "$out"
 

@@ -42,13 +42,13 @@ for _ in $(seq 300); do
 done
 out=$(rmmod homa 2>&1)
 rc=$?
-# The client was still running (its sockets open, RPCs in flight) after
-# rmmod returned.
-kill -0 $client_pid 2>/dev/null
+# The server (its socket open, serving the client) was still running
+# after rmmod returned.
+kill -0 $server_pid 2>/dev/null
 alive=$?
 [ $rc -ne 0 ] && [[ $out == *"in use"* ]] && [ $alive = 0 ]
 tap_ok $? "rmmod while client and server run is refused: in use" \
-	"rmmod exit $rc: $out" "client still running: $([ $alive = 0 ] && echo yes || echo no)"
+	"rmmod exit $rc: $out" "server still running: $([ $alive = 0 ] && echo yes || echo no)"
 homa_loaded
 tap_ok $? "homa is still loaded"
 
