@@ -48,9 +48,9 @@
 #
 # Counts (the whole test measured 2 to 3 min in the stock VM, 3.5 min in
 # the debug VM, 1.5 min in a stock NIC VM, on the 2-core host): RPCs per
-# setting $NETEM_COUNT, default 500 on the stock kernel and 100 on the debug kernel (KASAN, lockdep); the size
-# mix has one 1 MB and one 500 KB message in every 40, the rest 100 B to
-# 64 KB.  TCP gets at most twice Homa's time plus 10 s (90 s at most).
+# setting $NETEM_COUNT, default 500 on the stock kernel and 100 on the
+# debug kernel (KASAN, lockdep); the size mix has one 1 MB and one 500 KB
+# message in every 40, the rest 100 B to 64 KB.  TCP gets at most twice Homa's time plus 10 s (90 s at most).
 # In a VM with NICs (run-vm --nics) the default is the emulated-NIC path,
 # a third of the RPCs, the settings loss5 and combo (debug kernel: combo)
 # only.  The dead-peer parts run over veth only: taking a server off
