@@ -98,6 +98,7 @@ static struct {
 	bool list;
 	const char *server;
 	const char *only;
+	const char *skip;
 	int port;
 	int timeout;
 	int verbose;
@@ -291,6 +292,7 @@ static bool msg_compare(const uint8_t *got, uint32_t len,
 
 struct held {
 	bool used;
+	bool released;		/* the OP_RELEASE came first */
 	uint32_t key;
 	uint64_t id;
 	struct sockaddr_storage peer;
@@ -439,10 +441,27 @@ static void server_request(struct server *s,
 	}
 
 	if (h.op == OP_HOLD) {
+		/*
+		 * Another thread may have taken the OP_RELEASE before this
+		 * thread got here: then answer at once.
+		 */
 		pthread_mutex_lock(&s->lock);
+		for (i = 0; i < MAX_HELD; i++) {
+			if (s->held[i].used && s->held[i].released &&
+			    s->held[i].key == h.key) {
+				s->held[i].used = false;
+				break;
+			}
+		}
+		if (i < MAX_HELD) {
+			pthread_mutex_unlock(&s->lock);
+			server_respond(s, ra->id, from, &h, out);
+			return;
+		}
 		for (i = 0; i < MAX_HELD && s->held[i].used; i++)
 			;
 		if (i < MAX_HELD) {
+			s->held[i].released = false;
 			s->held[i].used = true;
 			s->held[i].key = h.key;
 			s->held[i].id = ra->id;
@@ -457,10 +476,21 @@ static void server_request(struct server *s,
 	if (h.op == OP_RELEASE) {
 		pthread_mutex_lock(&s->lock);
 		for (i = 0; i < MAX_HELD; i++) {
-			if (s->held[i].used && s->held[i].key == h.key) {
+			if (s->held[i].used && !s->held[i].released &&
+			    s->held[i].key == h.key) {
 				hold = s->held[i];
 				s->held[i].used = false;
 				break;
+			}
+		}
+		if (!hold.used) {
+			/* The OP_HOLD has not been seen yet. */
+			for (i = 0; i < MAX_HELD && s->held[i].used; i++)
+				;
+			if (i < MAX_HELD) {
+				s->held[i].used = true;
+				s->held[i].released = true;
+				s->held[i].key = h.key;
 			}
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -983,6 +1013,56 @@ static int count_flag(int fd, int flag, int *total)
 		if (ri[i].flags & flag)
 			n++;
 	return n;
+}
+
+/* Up to 8 RPCs of socket @fd as text, for failure reports. */
+static void describe_rpcs(int fd, char *buf, size_t len)
+{
+	static struct homa_rpc_info ri[MAX_INFO_RPCS];
+	struct homa_info info;
+	size_t used = 0;
+	uint32_t i;
+
+	buf[0] = 0;
+	if (get_info(fd, &info, ri)) {
+		snprintf(buf, len, "HOMAIOCINFO: %s", ename(errno));
+		return;
+	}
+	used = snprintf(buf, len, "%u RPCs", info.num_rpcs);
+	for (i = 0; i < info.num_rpcs && i < 8 && used < len; i++)
+		used += snprintf(buf + used, len - used,
+				 "; id %llu flags 0x%x tx %d sent %u granted %u rx %d remaining %u gaps %u granted %u",
+				 (unsigned long long)ri[i].id, ri[i].flags,
+				 ri[i].tx_length, ri[i].tx_sent,
+				 ri[i].tx_granted, ri[i].rx_length,
+				 ri[i].rx_remaining, ri[i].rx_gaps,
+				 ri[i].rx_granted);
+}
+
+/*
+ * recvmsg(any) polled with MSG_DONTWAIT (bpages in @ra handed back by
+ * the first call) until a message comes or the check timeout passes;
+ * then the socket's RPCs are described in @why.
+ */
+static int recv_wait(struct csock *c, struct homa_recvmsg_args *ra,
+		     char *why)
+{
+	double end = now() + opt.timeout;
+	char text[WHY_LEN];
+	int ret;
+
+	for (;;) {
+		ret = rpc_recv(c, ra, 0, MSG_DONTWAIT, NULL);
+		if (ret >= 0 || errno != EAGAIN)
+			return ret;
+		if (now() > end)
+			break;
+		usleep(1000);
+	}
+	describe_rpcs(c->fd, text, sizeof(text));
+	whyf(why, "no message arrived within %d s; %s", opt.timeout, text);
+	errno = ETIME;
+	return -1;
 }
 
 /* A thread blocked in recvmsg, for the shutdown and signal checks. */
@@ -1693,7 +1773,9 @@ static bool ck_pool_client(const struct check *ck, char *why)
 	}
 	memset(&ra, 0, sizeof(ra));
 	for (i = 0; i < POOL_RPCS; i++) {
-		ret = rpc_recv(&c, &ra, 0, 0, NULL);
+		ret = recv_wait(&c, &ra, why);
+		if (ret < 0 && errno == ETIME)
+			goto out;
 		for (k = 0; k < POOL_RPCS && r[k].id != ra.id; k++)
 			;
 		if (ret < 0 || k == POOL_RPCS || seen[k]) {
@@ -1739,6 +1821,18 @@ out:
 
 #define TINY_RPCS 8
 
+/* Add the in-process 2-bpage server's RPCs to @why. */
+static void tiny_state(char *why)
+{
+	char text[WHY_LEN], tmp[WHY_LEN];
+
+	if (!local_tiny)
+		return;
+	describe_rpcs(local_tiny->fd, text, sizeof(text));
+	memcpy(tmp, why, WHY_LEN);
+	whyf(why, "%s; server: %s", tmp, text);
+}
+
 static bool ck_pool_server(const struct check *ck, char *why)
 {
 	int i, k, n = 0, total = 0, ret;
@@ -1780,28 +1874,27 @@ static bool ck_pool_server(const struct check *ck, char *why)
 		 */
 		end = now() + opt.timeout;
 		do {
+			pthread_mutex_lock(&local_tiny->lock);
+			k = local_tiny->requests - taken;
+			pthread_mutex_unlock(&local_tiny->lock);
 			n = count_flag(local_tiny->fd, HOMA_RPC_BUF_STALL,
 				       &total);
-			if (n > 0)
+			if (n > 0 && k == 1)
 				break;
 			usleep(2000);
 		} while (now() < end);
-		if (n <= 0) {
+		if (n <= 0 || k != 1) {
 			whyf(why,
-			     "%d requests of 100000 bytes to a server with a 2-bpage region that holds one: expected some waiting for buffer space (HOMAIOCINFO BUF_STALL) within %d s, got %d of %d server RPCs",
-			     TINY_RPCS, opt.timeout, n, total);
+			     "%d requests of 100000 bytes to a server with a 2-bpage region that holds one: expected it to take 1 and others to wait for buffer space (HOMAIOCINFO BUF_STALL) within %d s; it took %d, %d of %d server RPCs wait",
+			     TINY_RPCS, opt.timeout, k, n, total);
+			tiny_state(why);
 			goto out;
 		}
-		pthread_mutex_lock(&local_tiny->lock);
-		n = local_tiny->requests - taken;
-		pthread_mutex_unlock(&local_tiny->lock);
-		if (n != 1) {
-			whyf(why,
-			     "expected the gated server to have taken 1 request, it took %d",
-			     n);
+		ret = recv_wait(&c, &ra, why);
+		if (ret < 0 && errno == ETIME) {
+			tiny_state(why);
 			goto out;
 		}
-		ret = rpc_recv(&c, &ra, 0, 0, NULL);
 		for (k = 0; k < TINY_RPCS && r[k].id != ra.id; k++)
 			;
 		if (ret < 0 || k == TINY_RPCS) {
@@ -1824,7 +1917,11 @@ static bool ck_pool_server(const struct check *ck, char *why)
 		n = 0;
 	}
 	for (i = n; i < TINY_RPCS; i++) {
-		ret = rpc_recv(&c, &ra, 0, 0, NULL);
+		ret = recv_wait(&c, &ra, why);
+		if (ret < 0 && errno == ETIME) {
+			tiny_state(why);
+			goto out;
+		}
 		for (k = 0; k < TINY_RPCS && r[k].id != ra.id; k++)
 			;
 		if (ret < 0 || k == TINY_RPCS || seen[k]) {
@@ -2403,19 +2500,23 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
+/* Whether @name matches one of the comma-separated patterns of @list. */
+static bool in_list(const char *list, const char *name)
+{
+	char *copy = strdup(list), *tok, *save;
+	bool found = false;
+
+	for (tok = strtok_r(copy, ",", &save); tok && !found;
+	     tok = strtok_r(NULL, ",", &save))
+		found = !fnmatch(tok, name, 0);
+	free(copy);
+	return found;
+}
+
 static bool selected(const char *name)
 {
-	char *list, *tok, *save;
-	bool sel = false;
-
-	if (!opt.only)
-		return true;
-	list = strdup(opt.only);
-	for (tok = strtok_r(list, ",", &save); tok && !sel;
-	     tok = strtok_r(NULL, ",", &save))
-		sel = !fnmatch(tok, name, 0);
-	free(list);
-	return sel;
+	return (!opt.only || in_list(opt.only, name)) &&
+		(!opt.skip || !in_list(opt.skip, name));
 }
 
 static void print_help(FILE *f)
@@ -2438,6 +2539,7 @@ static void print_help(FILE *f)
 		"  -6, --ipv6     use IPv6 (default IPv4; implied by an IPv6 --server)\n"
 		"  --only LIST    run only these checks: comma-separated names or\n"
 		"                 shell patterns, e.g. --only 'echo-*,poll'\n"
+		"  --skip LIST    do not run these checks (same form)\n"
 		"  --list         list the checks and exit\n"
 		"  --timeout S    fail a check still running after S seconds (default %d)\n"
 		"  -v, --verbose  more detail (the server prints bad requests)\n"
@@ -2494,12 +2596,14 @@ static int set_target(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SERVER = 256, OPT_PORT, OPT_ONLY, OPT_LIST, OPT_TIMEOUT };
+	enum { OPT_SERVER = 256, OPT_PORT, OPT_ONLY, OPT_SKIP, OPT_LIST,
+	       OPT_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "ipv6", no_argument, NULL, '6' },
 		{ "only", required_argument, NULL, OPT_ONLY },
+		{ "skip", required_argument, NULL, OPT_SKIP },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -2531,6 +2635,9 @@ int main(int argc, char **argv)
 		case OPT_ONLY:
 			opt.only = optarg;
 			break;
+		case OPT_SKIP:
+			opt.skip = optarg;
+			break;
 		case OPT_LIST:
 			opt.list = true;
 			break;
@@ -2553,7 +2660,7 @@ int main(int argc, char **argv)
 			argv[optind]);
 		return 2;
 	}
-	if (server_mode && (opt.server || opt.only || opt.list)) {
+	if (server_mode && (opt.server || opt.only || opt.skip || opt.list)) {
 		fprintf(stderr, "homa_test server: takes only --port, -6 and -v\n");
 		return 2;
 	}
@@ -2564,8 +2671,7 @@ int main(int argc, char **argv)
 		if (selected(checks[i].name))
 			nsel++;
 	if (!nsel) {
-		fprintf(stderr, "homa_test: --only %s matches no check (see --list)\n",
-			opt.only);
+		fprintf(stderr, "homa_test: --only/--skip leave no check to run (see --list)\n");
 		return 2;
 	}
 	if (opt.list) {
