@@ -21,7 +21,7 @@
 # Environment: HOMA_KO (module to test, default homa.ko at the top of the
 # repository), SYSTEST_BUILD (C helpers, default build/systest),
 # SYSTEST_TIMEOUT (seconds per test, default 300; at least 1200 for
-# rpc_paths.sh and netem_test.sh).
+# rpc_paths.sh and netem_test.sh, 900 for homa_test_test.sh).
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -60,6 +60,7 @@ all_tests=(
 	rpc_api_test
 	unload_busy_test.sh
 	cp_node_test.sh
+	homa_test_test.sh
 	rpc_paths.sh
 	netem_test.sh
 	fuzz_test.py
@@ -119,6 +120,7 @@ run_one() {
 	tmo=$per_test_timeout
 	case $t in
 	rpc_paths.sh | netem_test.sh) [ "$tmo" -lt 1200 ] && tmo=1200 ;;
+	homa_test_test.sh) [ "$tmo" -lt 900 ] && tmo=900 ;;
 	esac
 	timeout -k 10 "$tmo" "${cmd[@]}" </dev/null 2>&1 |
 		tee "$tmp/log"
