@@ -169,11 +169,14 @@ static void homa_drop(struct homa_net *hn, struct sk_buff *skb,
  * server RPC: free the RPC. Called without Homa locks.
  * @hn:        Namespace state.
  * @peer:      The client host.
+ * @client_port: Port of the client socket: the source port of the packet
+ *             that carries the ack (ids are unique per client socket only,
+ *             so another socket's RPC with the same id must not match).
  * @server_port: Port of the server socket.
  * @client_id: Client's id of the RPC.
  */
 static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
-			   u16 server_port, u64 client_id)
+			   u16 client_port, u16 server_port, u64 client_id)
 {
 	struct homa_sock *hsk;
 	struct homa_rpc *rpc;
@@ -184,7 +187,7 @@ static void homa_rpc_acked(struct homa_net *hn, struct homa_peer *peer,
 	if (!hsk)
 		return;
 	spin_lock_bh(&hsk->lock);
-	rpc = homa_rpc_find_server(hsk, peer, 0, client_id ^ 1);
+	rpc = homa_rpc_find_server(hsk, peer, client_port, client_id ^ 1);
 	if (rpc && rpc->state == HOMA_RPC_OUTGOING &&
 	    rpc->msgout.next_offset >= rpc->msgout.length) {
 		homa_sock_remember_acked(hsk, rpc);
@@ -211,7 +214,9 @@ static void homa_reply_unknown(struct homa_sock *hsk, struct homa_peer *peer,
  * packet. Received DATA is charged to the socket (skb_set_owner_r()) until
  * recvmsg copies it out or the RPC ends; the limit is SO_RCVBUF plus twice
  * the receive buffer region, so that every message the region can take
- * fits, with room for packet overhead.
+ * fits, with room for packet overhead. It applies to packets that would
+ * start an RPC and to messages without receive buffers (forged or unread
+ * requests): a message with buffers is bounded by the region.
  * @hsk: Socket.
  * @skb: The packet.
  *
@@ -253,19 +258,14 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 
 	if (h->ack.client_id && peer) {
 		homa_metric_inc(hn, HOMA_MET_ACKS_PIGGYBACKED);
-		homa_rpc_acked(hn, peer, be16_to_cpu(h->ack.server_port),
+		homa_rpc_acked(hn, peer, ntohs(h->common.sport),
+			       be16_to_cpu(h->ack.server_port),
 			       be64_to_cpu(h->ack.client_id));
 	}
 
 	spin_lock_bh(&hsk->lock);
 	if (hsk->shutdown)
 		goto drop_unknown;
-	if (homa_rmem_full(hsk, skb)) {
-		/* Asked for again (RESEND) once recvmsg makes room. */
-		spin_unlock_bh(&hsk->lock);
-		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
-		return;
-	}
 	if (homa_is_client(id)) {
 		/* Our RPCs hold their peers: no peer, no RPC. */
 		if (!peer)
@@ -290,6 +290,15 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 				homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SERVER);
 				return;
 			}
+			/* We send RESENDs only for RPCs we have: a copy
+			 * sent for one is late, and its RPC ended here
+			 * (possibly executed). Only a first transmission
+			 * (or a restart after RPC_UNKNOWN) starts an RPC.
+			 */
+			if (h->retransmit)
+				goto drop_unknown;
+			if (homa_rmem_full(hsk, skb))
+				goto drop_rmem;
 			/* Peers are created by requests only, so packets
 			 * that name no RPC cannot fill the peer table.
 			 */
@@ -315,6 +324,13 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	homa_rpc_heard(rpc);
 	if (rpc->state != HOMA_RPC_INCOMING)
 		goto drop_dup;
+	/* A message with its receive buffers is bounded by the buffer
+	 * region; holding its packets back too could stall the messages
+	 * that free the region (their last packets dropped while others
+	 * wait for buffers), so only the others are limited.
+	 */
+	if (!(rpc->flags & HOMA_RPC_F_BUFS) && homa_rmem_full(hsk, skb))
+		goto drop_rmem;
 
 	m = &rpc->msgin;
 	if (m->length < 0) {
@@ -366,6 +382,11 @@ drop_dup:
 drop_unknown:
 	spin_unlock_bh(&hsk->lock);
 	homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+	return;
+drop_rmem:
+	/* Asked for again (RESEND) once recvmsg makes room. */
+	spin_unlock_bh(&hsk->lock);
+	homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_RMEM);
 }
 
 /* Find the RPC a control packet from @peer is about. Caller holds the
@@ -425,7 +446,8 @@ static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
 		return;
 	}
 	for (i = 0; i < n; i++)
-		homa_rpc_acked(hn, peer, be16_to_cpu(h->acks[i].server_port),
+		homa_rpc_acked(hn, peer, ntohs(h->common.sport),
+			       be16_to_cpu(h->acks[i].server_port),
 			       be64_to_cpu(h->acks[i].client_id));
 	consume_skb(skb);
 }
@@ -503,6 +525,11 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
  * has part of the response fails with ECONNRESET (the request may not be
  * executed twice). A server frees the RPC (the client finished or
  * abandoned it).
+ *
+ * RPC_UNKNOWN answers a RESEND. If we sent none since the peer last sent
+ * us anything about the RPC, it answers an older RESEND and was overtaken
+ * by packets that show the peer has the RPC (a RESEND that reached the
+ * server before the request did, say): it is dropped as a duplicate.
  * @hsk:  Socket the packet is for.
  * @peer: Sender.
  * @skb:  The packet (header complete).
@@ -519,6 +546,11 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	if (!rpc) {
 		spin_unlock_bh(&hsk->lock);
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		return;
+	}
+	if (!rpc->resend_tick) {
+		spin_unlock_bh(&hsk->lock);
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_DUP);
 		return;
 	}
 	if (!homa_rpc_is_client(rpc)) {
@@ -599,6 +631,19 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	consume_skb(skb);
 }
 
+/* A packet from @peer reached one of our sockets: the host is alive. Its
+ * RESENDs are answered, and its RPCs may not time out yet (homa_timer.c).
+ */
+static void homa_peer_heard(struct homa_net *hn, struct homa_peer *peer)
+{
+	u32 now = READ_ONCE(hn->timer.ticks);
+
+	if (READ_ONCE(peer->outstanding_resends))
+		WRITE_ONCE(peer->outstanding_resends, 0);
+	if (READ_ONCE(peer->heard_tick) != now)
+		WRITE_ONCE(peer->heard_tick, now);
+}
+
 /**
  * homa_rcv() - Receive one Homa packet (IPv4 or IPv6), in softirq context.
  * @skb: The packet; skb->data is at the Homa header. Always consumed.
@@ -643,7 +688,11 @@ int homa_rcv(struct sk_buff *skb)
 
 	rcu_read_lock();
 	hsk = homa_sock_find(hn, ntohs(h->dport));
-	if (!hsk || (!v4 && hsk->inet.sk.sk_family != AF_INET6)) {
+	/* A reference, so that a socket being closed is not charged for
+	 * (or made to send) packets after its memory accounting ended.
+	 */
+	if (!hsk || (!v4 && hsk->inet.sk.sk_family != AF_INET6) ||
+	    !refcount_inc_not_zero(&hsk->inet.sk.sk_refcnt)) {
 		rcu_read_unlock();
 		if (h->type == HOMA_PKT_DATA)
 			homa_icmp_unreachable(skb);
@@ -658,22 +707,32 @@ int homa_rcv(struct sk_buff *skb)
 	     HOMA_MAX_ACKS_PER_PKT) ||
 	    (h->type == HOMA_PKT_NEED_ACK &&
 	     !homa_is_client(homa_local_id(h->sender_id)))) {
-		rcu_read_unlock();
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_BAD_DATA);
-		return 0;
+		goto out;
 	}
 	/* Only a request creates a peer (in homa_data_pkt()); for any
 	 * other packet a host we have no peer for has no RPC with us.
 	 */
 	peer = homa_peer_find(hn, &saddr);
-	if (peer && READ_ONCE(peer->outstanding_resends)) {
-		/* The host is alive: its RESENDs are answered. */
-		WRITE_ONCE(peer->outstanding_resends, 0);
+	if (peer)
+		homa_peer_heard(hn, peer);
+	if (!peer && h->type == HOMA_PKT_RESEND) {
+		/* A client asks for the response to a request none of whose
+		 * packets reached us: it must learn that we have no RPC, so
+		 * that it sends the request again. Answered through a
+		 * transient peer: no state is kept for the host.
+		 */
+		peer = homa_peer_transient(&saddr);
+		if (peer) {
+			homa_reply_unknown(hsk, peer, h);
+			homa_peer_transient_free(peer);
+		}
+		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+		goto out;
 	}
 	if (!peer && h->type != HOMA_PKT_DATA) {
-		rcu_read_unlock();
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
-		return 0;
+		goto out;
 	}
 	switch (h->type) {
 	case HOMA_PKT_DATA:
@@ -702,6 +761,8 @@ int homa_rcv(struct sk_buff *skb)
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNHANDLED);
 		break;
 	}
+out:
+	sock_put(&hsk->inet.sk);
 	rcu_read_unlock();
 	return 0;
 }

@@ -73,6 +73,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_XMIT_THROTTLED] = {
 		"xmit_throttled",
 		"Times DATA waited: the device queue held SO_SNDBUF of the socket" },
+	[HOMA_MET_XMIT_DEFERRED] = {
+		"xmit_deferred",
+		"DATA packets a full device queue dropped; sent again next tick" },
 	[HOMA_MET_PKTS_DROPPED_SHORT] = {
 		"pkts_dropped_short",
 		"Packets dropped: shorter than the header of their type" },

@@ -50,7 +50,13 @@ static struct sk_buff *homa_skb_new(unsigned int len)
  * @peer: Destination host.
  * @skb:  Packet; skb->data at the Homa header. Always consumed.
  *
- * Return: 0 or a negative errno (the packet is gone either way).
+ * A first transmission of DATA that the device (or a queue in front of it:
+ * a veth ring, a full qdisc or backlog) drops at once did not go out; it
+ * counts as xmit_deferred, not as an error, because homa_xmit_data() sends
+ * it again rather than leave it to the receiver's RESEND.
+ *
+ * Return: 0, -ENOBUFS if the device dropped the packet, or another
+ * negative errno (the packet is gone either way).
  */
 static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 			 struct sk_buff *skb)
@@ -60,7 +66,11 @@ static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 	struct dst_entry *dst;
 	struct flowi fl;
 	u8 type = h->type;
+	bool first;
 	int err;
+
+	first = type == HOMA_PKT_DATA &&
+		!((const struct homa_data_hdr *)h)->retransmit;
 
 	dst = homa_peer_dst(peer, sk, &fl);
 	if (IS_ERR(dst)) {
@@ -76,7 +86,9 @@ static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 	else
 		err = ip6_xmit(sk, skb, &fl.u.ip6, sk->sk_mark, NULL, 0,
 			       sk->sk_priority);
-	if (err)
+	if (err == NET_XMIT_DROP && first)
+		homa_metric_inc(hsk->hnet, HOMA_MET_XMIT_DEFERRED);
+	else if (err)
 		homa_metric_inc(hsk->hnet, HOMA_MET_XMIT_ERRORS);
 	else
 		homa_metric_inc(hsk->hnet,
@@ -179,7 +191,8 @@ EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
  * @offset:     Message offset of the packet (a multiple of seg_size).
  * @retransmit: Whether this sends the bytes again for a RESEND.
  *
- * Return: 0, or -ENOMEM if there was no memory for the packet.
+ * Return: 0 (also when the packet was lost below us), -ENOMEM if there
+ * was no memory for it, or -ENOBUFS if the device dropped it at once.
  */
 static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
 			      bool retransmit)
@@ -188,6 +201,7 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
 	int len = min(m->seg_size, m->length - offset);
 	struct homa_data_hdr *h;
 	struct sk_buff *skb;
+	int err;
 
 	skb = homa_skb_new(sizeof(*h) + len);
 	if (!skb) {
@@ -209,8 +223,8 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
 	memcpy(h + 1, (char *)m->buf + offset, len);
 	if (retransmit)
 		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_DATA_PKTS_RESENT);
-	homa_xmit_skb(rpc->hsk, rpc->peer, skb);
-	return 0;
+	err = homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+	return err == -ENOMEM || err == -ENOBUFS ? err : 0;
 }
 
 /**
@@ -223,6 +237,7 @@ void homa_xmit_data(struct homa_rpc *rpc)
 {
 	struct homa_sock *hsk = rpc->hsk;
 	struct homa_msgout *m = &rpc->msgout;
+	int err;
 
 	lockdep_assert_held(&hsk->lock);
 	while (m->next_offset < m->granted && rpc->state == HOMA_RPC_OUTGOING) {
@@ -239,7 +254,16 @@ void homa_xmit_data(struct homa_rpc *rpc)
 			return;
 		}
 		/* On failure the timer tries again (homa_timer_rpc()). */
-		if (homa_xmit_data_pkt(rpc, m->next_offset, false))
+		err = homa_xmit_data_pkt(rpc, m->next_offset, false);
+		if (err == -ENOBUFS) {
+			/* The device had no room (a veth ring is full, say):
+			 * wait for the next tick rather than be resumed by
+			 * sk_write_space, which the dropped skb just called.
+			 */
+			list_del_init(&rpc->throttle_links);
+			return;
+		}
+		if (err)
 			return;
 		m->next_offset = min(m->next_offset + m->seg_size, m->length);
 	}

@@ -147,6 +147,7 @@ struct homa_peer *homa_peer_get(struct homa_net *hn,
 	if (!new)
 		return ERR_PTR(-ENOMEM);
 	new->addr = *addr;
+	new->heard_tick = READ_ONCE(hn->timer.ticks);
 	spin_lock_init(&new->lock);
 
 	spin_lock_bh(&tab->lock);
@@ -170,6 +171,36 @@ struct homa_peer *homa_peer_get(struct homa_net *hn,
 	return new;
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_peer_get);
+
+/**
+ * homa_peer_transient() - A peer outside the table, to answer one packet
+ * from a host we keep no state for (RPC_UNKNOWN for a RESEND).
+ * @addr: The host (IPv4 v4-mapped).
+ *
+ * Return: the peer (free it with homa_peer_transient_free()), or NULL if
+ * memory is short.
+ */
+struct homa_peer *homa_peer_transient(const struct in6_addr *addr)
+{
+	struct homa_peer *peer = kzalloc(sizeof(*peer), GFP_ATOMIC);
+
+	if (!peer)
+		return NULL;
+	peer->addr = *addr;
+	spin_lock_init(&peer->lock);
+	return peer;
+}
+
+/**
+ * homa_peer_transient_free() - Free a peer from homa_peer_transient() and
+ * the route it cached.
+ * @peer: The peer.
+ */
+void homa_peer_transient_free(struct homa_peer *peer)
+{
+	dst_release(peer->dst);
+	kfree(peer);
+}
 
 /* Look up a fresh route to @peer; fills in peer->flow. Caller holds
  * peer->lock.

@@ -77,6 +77,16 @@ struct homa_peer {
 	 */
 	u32 outstanding_resends;
 
+	/**
+	 * @heard_tick: Timer tick in which the host last sent us a packet
+	 * that reached a socket (set when the peer is created). An RPC times
+	 * out only when the host itself has been silent for timeout_ticks:
+	 * a live host answers every RESEND, so an RPC that waits its turn
+	 * for one (see @limit_tick) is not given up. Lock-free, like
+	 * @outstanding_resends.
+	 */
+	u32 heard_tick;
+
 	/** @resend_tick: Timer tick of the latest RESEND to the host. */
 	u32 resend_tick;
 
@@ -85,6 +95,27 @@ struct homa_peer {
 	 * RESEND from an earlier tick; it gets no more RESENDs in that tick.
 	 */
 	u32 limit_tick;
+
+	/**
+	 * @wait_tick: Tick in which @wait_min was collected: the smallest
+	 * resend_tick (longest wait) of the RPCs to this host that were due
+	 * for a RESEND but held back. In the next tick only an RPC that
+	 * waited that long may send one, so held-back RPCs take turns
+	 * (homa_timer_may_resend()).
+	 */
+	u32 wait_tick;
+
+	/** @wait_min: See @wait_tick. */
+	u32 wait_min;
+
+	/** @turn_tick: Tick for which @turn_min holds. */
+	u32 turn_tick;
+
+	/**
+	 * @turn_min: In @turn_tick, the largest resend_tick of an RPC that
+	 * may send a RESEND while the host is limited (U32_MAX: any).
+	 */
+	u32 turn_min;
 
 	/**
 	 * @rpcs: RPCs that use the peer (taken in homa_rpc_new(), dropped
@@ -103,6 +134,8 @@ struct homa_peer *homa_peer_get(struct homa_net *hn,
 				const struct in6_addr *addr);
 struct homa_peer *homa_peer_find(struct homa_net *hn,
 				 const struct in6_addr *addr);
+struct homa_peer *homa_peer_transient(const struct in6_addr *addr);
+void homa_peer_transient_free(struct homa_peer *peer);
 struct dst_entry *homa_peer_dst(struct homa_peer *peer, struct sock *sk,
 				struct flowi *fl);
 

@@ -132,8 +132,10 @@ EXPORT_SYMBOL_IF_KUNIT(homa_rpc_find_client);
  * homa_rpc_find_server() - Find a live server RPC of a socket. Caller
  * holds the socket lock.
  * @hsk:   Socket.
- * @peer:  Client host, or NULL to match any.
- * @dport: Client port, or 0 to match any (ignored when @peer is NULL).
+ * @peer:  Client host, or NULL to match any host and port.
+ * @dport: Client port (ignored when @peer is NULL). Ids are unique per
+ *         client socket only: RPCs of two sockets on one host may share
+ *         an id, so a packet's RPC is found by host, port and id.
  * @id:    Local id.
  *
  * Return: the RPC, or NULL.
@@ -148,8 +150,7 @@ struct homa_rpc *homa_rpc_find_server(struct homa_sock *hsk,
 	hlist_for_each_entry(rpc, homa_rpc_bucket(hsk->server_rpcs, id),
 			     hash_links) {
 		if (rpc->id == id &&
-		    (!peer || (rpc->peer == peer &&
-			       (!dport || rpc->dport == dport))))
+		    (!peer || (rpc->peer == peer && rpc->dport == dport)))
 			return rpc;
 	}
 	return NULL;

@@ -193,6 +193,14 @@ struct homa_rpc {
 	 */
 	u32 resend_tick;
 
+	/**
+	 * @unanswered: RESENDs and NEED_ACKs sent for this RPC since the peer
+	 * last sent anything about it. A live host answers each; when it
+	 * answers others but not these, the port is gone (a client process
+	 * that died), and the RPC may time out (homa_timer.c).
+	 */
+	u32 unanswered;
+
 	/** @msgout: The message we send. */
 	struct homa_msgout msgout;
 
@@ -234,6 +242,7 @@ static inline void homa_rpc_heard(struct homa_rpc *rpc)
 {
 	rpc->silent_ticks = 0;
 	rpc->resend_tick = 0;
+	rpc->unanswered = 0;
 }
 
 static inline bool homa_rpc_is_client(const struct homa_rpc *rpc)

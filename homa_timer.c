@@ -17,11 +17,17 @@
  *
  * A server that sent its whole response asks the client for an ack
  * (NEED_ACK) after request_ack_ticks of silence. An RPC silent for
- * timeout_ticks is ended: a client RPC fails with ETIMEDOUT, a server RPC
- * is freed. A peer that has not answered a RESEND sent in an earlier tick
- * gets the RESENDs of at most one RPC per tick, so an overloaded host is
- * not flooded with them; since RPCs wait resend_interval ticks between
- * RESENDs, the ones held back get their turn on later ticks.
+ * timeout_ticks whose peer host has also sent us nothing for timeout_ticks
+ * (the host is dead or cut off) is ended: a client RPC fails with
+ * ETIMEDOUT, a server RPC is freed. While the host talks to us, its
+ * silence about one RPC only means that the RPC waits for its turn: a live
+ * host answers every RESEND (retransmission, BUSY or RPC_UNKNOWN), and
+ * giving up a server RPC whose client is alive would let a restarted
+ * request run twice. A peer that has not answered a RESEND sent in an
+ * earlier tick gets the RESENDs of at most one RPC per tick, so an
+ * overloaded host is not flooded with them; since RPCs wait
+ * resend_interval ticks between RESENDs, the ones held back get their
+ * turn on later ticks.
  *
  * The tick runs in a work item (process context) started by an hrtimer.
  * It walks the port table under RCU and each socket's RPCs under the
@@ -57,28 +63,79 @@ static bool homa_msgin_expecting(const struct homa_msgin *m)
 	return m->num_gaps > 0 || m->recv_end < m->granted;
 }
 
+/* Whether @rpc, silent for another tick, is given up: it has been silent
+ * for timeout_ticks and either its peer host sent nothing for as long, or
+ * the host answers others but left as many of this RPC's own RESENDs
+ * unanswered as are sent in timeout_ticks (its port is gone). An RPC held
+ * back by the per-peer RESEND limit sends few, so it is not given up.
+ */
+static bool homa_timer_timed_out(struct homa_rpc *rpc, u32 now,
+				 const struct homa_params *p)
+{
+	u32 limit = READ_ONCE(p->timeout_ticks);
+
+	rpc->silent_ticks++;
+	if (rpc->silent_ticks < limit)
+		return false;
+	if (now - READ_ONCE(rpc->peer->heard_tick) >= limit)
+		return true;
+	/* resend_interval is at least 1 (sysctl range). */
+	return rpc->unanswered >=
+	       max_t(u32, 2, limit / READ_ONCE(p->resend_interval));
+}
+
+/* End an RPC that timed out: a client RPC fails with ETIMEDOUT (recvmsg
+ * returns it), a server RPC is freed.
+ */
+static void homa_timer_give_up(struct homa_rpc *rpc, bool client)
+{
+	homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RPC_TIMEOUTS);
+	if (client)
+		homa_rpc_abort(rpc, ETIMEDOUT);
+	else
+		homa_rpc_end(rpc);
+}
+
 /* Most RESENDs (one per missing range) an RPC sends in one tick. */
 #define HOMA_RESENDS_PER_TICK	8
 
 /* Whether an RPC may send RESENDs in this tick: a peer that has not
  * answered a RESEND of an earlier tick gets only one RPC's RESENDs per
- * tick. Records the RESEND in the peer and the RPC if so.
+ * tick, and that RPC is one that has waited longest (the RPCs held back in
+ * the previous tick name the longest wait: see homa_peer.wait_tick), so
+ * that all of the peer's RPCs get their turn. Records the RESEND in the
+ * peer and the RPC if so. The peer fields are hints (no lock: ticks of one
+ * namespace do not overlap, but RPCs of several sockets share a peer).
  */
 static bool homa_timer_may_resend(struct homa_rpc *rpc, u32 now)
 {
 	struct homa_peer *peer = rpc->peer;
+	bool limited;
 
-	if (READ_ONCE(peer->limit_tick) == now) {
+	if (READ_ONCE(peer->turn_tick) != now) {
+		WRITE_ONCE(peer->turn_min,
+			   READ_ONCE(peer->wait_tick) == now - 1 ?
+			   READ_ONCE(peer->wait_min) : U32_MAX);
+		WRITE_ONCE(peer->turn_tick, now);
+	}
+	limited = READ_ONCE(peer->outstanding_resends) &&
+		  READ_ONCE(peer->resend_tick) != now;
+	if (READ_ONCE(peer->limit_tick) == now ||
+	    (limited && rpc->resend_tick > READ_ONCE(peer->turn_min))) {
+		if (READ_ONCE(peer->wait_tick) != now ||
+		    rpc->resend_tick < READ_ONCE(peer->wait_min))
+			WRITE_ONCE(peer->wait_min, rpc->resend_tick);
+		WRITE_ONCE(peer->wait_tick, now);
 		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RESENDS_LIMITED);
 		return false;
 	}
-	if (READ_ONCE(peer->outstanding_resends) &&
-	    READ_ONCE(peer->resend_tick) != now)
+	if (limited)
 		WRITE_ONCE(peer->limit_tick, now);
 	WRITE_ONCE(peer->outstanding_resends,
 		   READ_ONCE(peer->outstanding_resends) + 1);
 	WRITE_ONCE(peer->resend_tick, now);
 	rpc->resend_tick = now;
+	rpc->unanswered++;
 	return true;
 }
 
@@ -142,17 +199,22 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		if (out->length < 0)
 			return;
 		if (out->next_offset < out->granted) {
-			/* Our turn to send (a packet found no memory). */
+			/* Our turn to send: a packet found no memory or a
+			 * full device, or the socket's device queue is full.
+			 * A device or route that takes nothing for
+			 * timeout_ticks cuts us off from the peer like a dead
+			 * link does.
+			 */
 			homa_xmit_data(rpc);
+			if (out->next_offset < out->granted &&
+			    homa_timer_timed_out(rpc, now, p))
+				homa_timer_give_up(rpc, client);
 			return;
 		}
 		if (!client && out->next_offset >= out->length) {
 			/* The whole response went out: wait for the ack. */
-			rpc->silent_ticks++;
-			if (rpc->silent_ticks >= READ_ONCE(p->timeout_ticks)) {
-				homa_metric_inc(rpc->hsk->hnet,
-						HOMA_MET_RPC_TIMEOUTS);
-				homa_rpc_end(rpc);
+			if (homa_timer_timed_out(rpc, now, p)) {
+				homa_timer_give_up(rpc, client);
 				return;
 			}
 			if (homa_timer_due(rpc, now,
@@ -164,6 +226,7 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 				homa_xmit_control(rpc, HOMA_PKT_NEED_ACK, &h,
 						  sizeof(h));
 				rpc->resend_tick = now;
+				rpc->unanswered++;
 			}
 			return;
 		}
@@ -194,13 +257,8 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		return;
 	}
 
-	rpc->silent_ticks++;
-	if (rpc->silent_ticks >= READ_ONCE(p->timeout_ticks)) {
-		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RPC_TIMEOUTS);
-		if (client)
-			homa_rpc_abort(rpc, ETIMEDOUT);
-		else
-			homa_rpc_end(rpc);
+	if (homa_timer_timed_out(rpc, now, p)) {
+		homa_timer_give_up(rpc, client);
 		return;
 	}
 	if (!homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p) ||

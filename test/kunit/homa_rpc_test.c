@@ -426,9 +426,9 @@ static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
 /* Inject a DATA packet carrying bytes [@offset, @offset + @len) of a
  * @msg_len-byte message of RPC @sender_id (the sender's id).
  */
-static void homa_test_data(struct homa_test_ctx *ctx, u16 sport, u16 dport,
-			   u64 sender_id, u32 msg_len, u32 incoming,
-			   u32 offset, u32 len)
+static void homa_test_data_rt(struct homa_test_ctx *ctx, u16 sport,
+			      u16 dport, u64 sender_id, u32 msg_len,
+			      u32 incoming, u32 offset, u32 len, bool retransmit)
 {
 	struct homa_data_hdr h;
 
@@ -438,8 +438,17 @@ static void homa_test_data(struct homa_test_ctx *ctx, u16 sport, u16 dport,
 	h.common.sequence = cpu_to_be32(offset);
 	h.message_length = cpu_to_be32(msg_len);
 	h.incoming = cpu_to_be32(incoming);
+	h.retransmit = retransmit;
 	h.seg.offset = cpu_to_be32(offset);
 	homa_test_inject(ctx, &h, sizeof(h), offset, len);
+}
+
+static void homa_test_data(struct homa_test_ctx *ctx, u16 sport, u16 dport,
+			   u64 sender_id, u32 msg_len, u32 incoming,
+			   u32 offset, u32 len)
+{
+	homa_test_data_rt(ctx, sport, dport, sender_id, msg_len, incoming,
+			  offset, len, false);
 }
 
 /* Inject a piece of a request from the client socket to the server. */
@@ -462,18 +471,18 @@ static void homa_test_grant(struct homa_test_ctx *ctx, u16 sport, u16 dport,
 	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
 }
 
-/* Inject an ACK from the client socket to the server with @num_acks in
+/* Inject an ACK from client port @sport to the server with @num_acks in
  * its count field and the (client id, server port) pairs of @acks (@n of
  * them; the rest are zero).
  */
-static void homa_test_ack(struct homa_test_ctx *ctx, u16 num_acks,
-			  const u64 *acks, int n)
+static void homa_test_ack_from(struct homa_test_ctx *ctx, u16 sport,
+			       u16 num_acks, const u64 *acks, int n)
 {
 	struct homa_ack_hdr h;
 	int i;
 
 	memset(&h, 0, sizeof(h));
-	homa_common_hdr_init(&h.common, HOMA_PKT_ACK, ctx->client_port,
+	homa_common_hdr_init(&h.common, HOMA_PKT_ACK, sport,
 			     HOMA_TEST_SERVER_PORT, 0);
 	h.num_acks = cpu_to_be16(num_acks);
 	for (i = 0; i < n && i < HOMA_MAX_ACKS_PER_PKT; i++) {
@@ -481,6 +490,13 @@ static void homa_test_ack(struct homa_test_ctx *ctx, u16 num_acks,
 		h.acks[i].server_port = cpu_to_be16(acks[2 * i + 1]);
 	}
 	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
+}
+
+/* The same from the test's client socket. */
+static void homa_test_ack(struct homa_test_ctx *ctx, u16 num_acks,
+			  const u64 *acks, int n)
+{
+	homa_test_ack_from(ctx, ctx->client_port, num_acks, acks, n);
 }
 
 static void homa_test_get_rpc(struct homa_sock *hsk, u64 id,
@@ -1274,8 +1290,9 @@ static void homa_rpc_test_no_buffers_no_grant(struct kunit *test)
 
 /* ACKs: a server RPC whose whole response went out is freed by an ACK
  * naming it; an ACK claiming 6 entries is dropped, and ACKs for other
- * ids or ports change nothing. A retransmitted request for an RPC in
- * service is a duplicate.
+ * ids or ports (or from another client socket) change nothing. A
+ * retransmitted request for an RPC in service is a duplicate; one for an
+ * RPC the server does not have starts none.
  */
 static void homa_rpc_test_ack(struct kunit *test)
 {
@@ -1284,6 +1301,7 @@ static void homa_rpc_test_ack(struct kunit *test)
 	struct homa_test_ctx *ctx = test->priv;
 	struct homa_test_sock s;
 	struct homa_test_rpc r;
+	s64 unknown;
 
 	homa_test_set_region(ctx, ctx->server_sock);
 	homa_test_request(ctx, 3000, 100, 100, 0, 100);
@@ -1313,10 +1331,14 @@ static void homa_rpc_test_ack(struct kunit *test)
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 
-	/* Another id, another server port, no id. */
+	/* Another id, another server port, no id; the same id from another
+	 * client socket of the host (ids are unique per socket only).
+	 */
 	homa_test_ack(ctx, 1, (const u64[]){ 3002, HOMA_TEST_SERVER_PORT }, 1);
 	homa_test_ack(ctx, 1, (const u64[]){ 3000, HOMA_TEST_FREE_PORT }, 1);
 	homa_test_ack(ctx, 1, (const u64[]){ 0, HOMA_TEST_SERVER_PORT }, 1);
+	homa_test_ack_from(ctx, HOMA_TEST_FREE_PORT, 1,
+			   (const u64[]){ 3000, HOMA_TEST_SERVER_PORT }, 1);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_SERVER_RPCS_ACKED), 0);
@@ -1351,6 +1373,19 @@ static void homa_rpc_test_ack(struct kunit *test)
 		       100, 100, 0, 100);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 2);
+
+	/* A retransmitted request packet never starts an RPC: the server
+	 * asked for it, so its RPC ended here since. (The client socket
+	 * dropped the response to its unknown RPC 3000 before.)
+	 */
+	unknown = homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
+	homa_test_data_rt(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 3004,
+			  100, 100, 0, 100, true);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 2);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			unknown + 1);
 }
 
 /* A response longer than the unscheduled bytes: only those go out, an ACK
@@ -1786,6 +1821,56 @@ static void homa_rpc_test_timer_resend_limit(struct kunit *test)
 			1);
 }
 
+/* Sender id of captured Homa packet @n (any type). */
+static u64 homa_test_nth_id(struct homa_test_ctx *ctx, unsigned int n)
+{
+	struct sk_buff *skb = homa_test_nth(ctx, n);
+	const struct homa_common_hdr *h;
+	unsigned int ihl;
+
+	ihl = ((const struct iphdr *)skb->data)->ihl * 4;
+	KUNIT_ASSERT_GE(ctx->test, skb->len, ihl + sizeof(*h));
+	h = (const struct homa_common_hdr *)(skb->data + ihl);
+	return be64_to_cpu(h->sender_id);
+}
+
+/* Held-back RPCs take turns: with four RPCs due at a peer that answers
+ * nothing, one RESEND per tick goes out and, over eight ticks, every RPC
+ * gets some (the longest waiting goes next), not only the first ones of
+ * the socket's list.
+ */
+static void homa_rpc_test_timer_resend_turns(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	unsigned int i, n, first;
+	int got[4] = { 0 };
+	u64 id;
+
+	homa_test_timer_params(ctx);
+	WRITE_ONCE(ctx->hn->params.timeout_ticks, 1000);
+	for (i = 0; i < 4; i++)
+		homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT,
+			       6400 + 2 * i, 3000, 3000, 0, 1000);
+	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 4);
+	/* Tick 3: all four ask (the peer answered before). */
+	homa_test_ticks(ctx, 3);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
+	first = homa_test_ncaptured(ctx);
+	homa_test_ticks(ctx, 8);
+	n = homa_test_ncaptured(ctx);
+	/* One per tick from the second due tick on (ticks 5..11). */
+	KUNIT_EXPECT_EQ(test, n - first, 7);
+	for (i = first; i < n; i++) {
+		id = homa_test_nth_id(ctx, i);
+		KUNIT_ASSERT_TRUE(test, id >= 6401 && id <= 6407);
+		got[(id - 6401) / 2]++;
+	}
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_GE_MSG(test, got[i], 1, "RPC %u never asked", i);
+	KUNIT_EXPECT_GT(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
+			0);
+}
+
 /* A server that sent its whole response asks for an ack after
  * request_ack_ticks; the client socket, which has no such RPC, acks and
  * the server RPC is freed. Without any answer the RPC ends after
@@ -1841,7 +1926,9 @@ static void homa_rpc_test_timer_need_ack(struct kunit *test)
 /* A client RPC whose server says nothing: RESEND for the start of the
  * response after resend_ticks, then the RPC fails with ETIMEDOUT (and is
  * ready for recvmsg). RPC_UNKNOWN from the server restarts another
- * client RPC: its request goes out again from byte 0.
+ * client RPC (its request goes out again from byte 0), but only if it
+ * answers a RESEND sent since the server last said anything about the RPC:
+ * an older one is stale and dropped.
  */
 static void homa_rpc_test_timer_client(struct kunit *test)
 {
@@ -1928,13 +2015,31 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
 		      ctx->client_port, id2 | 1);
 	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_CLIENT_RPC_RESTARTS), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
+			1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	/* As if a RESEND had gone out this tick (the server's BUSY would
+	 * answer a real one first).
+	 */
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_find_client(hsk, id2);
+	if (rpc)
+		rpc->resend_tick = READ_ONCE(ctx->hn->timer.ticks) ? : 1;
+	spin_unlock_bh(&hsk->lock);
+	KUNIT_ASSERT_NOT_NULL(test, rpc);
+	homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
+		      ctx->client_port, id2 | 1);
+	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_CLIENT_RPC_RESTARTS), 1);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 2);
 	homa_test_expect_data(ctx, n + 1, ctx->client_port,
 			      HOMA_TEST_SERVER_PORT, id2, 200, 200, 0, 200);
-	/* The server already had the request: the copy is a duplicate. */
+	/* The server already had the request: the copy is a duplicate
+	 * (the second, after the stale RPC_UNKNOWN).
+	 */
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_DUP),
-			1);
+			2);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 
 	/* BUSY from the server keeps the RPC alive. */
@@ -1963,6 +2068,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_timeout),
 	KUNIT_CASE(homa_rpc_test_timer_resend_pkt),
 	KUNIT_CASE(homa_rpc_test_timer_resend_limit),
+	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
 	{}

@@ -68,6 +68,7 @@ REQUIRED = (["sockets_created", "sockets_closed", "client_rpcs",
              "client_rpc_restarts", "server_rpcs_unknown",
              "acks_piggybacked",
              "xmit_no_route", "xmit_nomem", "xmit_errors",
+             "xmit_throttled", "xmit_deferred",
              "pkts_dropped_short", "pkts_dropped_bad_type",
              "pkts_dropped_bad_data", "pkts_dropped_no_socket",
              "pkts_dropped_no_server", "pkts_dropped_unknown_rpc",
@@ -84,12 +85,17 @@ SENDER_ID = 1234      # even: the sender is a client
 
 # Control packets to a server socket from 127.0.0.1 before any request
 # from there: the module has no peer for that host (only requests create
-# peers), so they name no RPC (the answers, RPC_UNKNOWN for a RESEND and an
-# ACK for a NEED_ACK, are checked by the KUnit tests of the timer).
+# peers), so they name no RPC. A RESEND is still answered with RPC_UNKNOWN
+# (through a transient peer: a client whose request never arrived must
+# learn it); the answers for known peers are checked by the KUnit tests of
+# the timer.
 # (description, type, sender_id, expected counter changes).
 CONTROL_CASES = [
-    ("RESEND from a host without a peer counts in pkts_dropped_unknown_rpc",
-     0x12, None, dict(pkts_rcvd_RESEND=1, pkts_dropped_unknown_rpc=1)),
+    ("RESEND from a host without a peer counts in pkts_dropped_unknown_rpc "
+     "and is answered with RPC_UNKNOWN (to the injector's port: no socket)",
+     0x12, None, dict(pkts_rcvd_RESEND=1, pkts_dropped_unknown_rpc=1,
+                      pkts_sent_RPC_UNKNOWN=1, pkts_rcvd_RPC_UNKNOWN=1,
+                      pkts_dropped_no_socket=1)),
     ("RPC_UNKNOWN for an unknown RPC counts in pkts_dropped_unknown_rpc",
      0x13, None, dict(pkts_rcvd_RPC_UNKNOWN=1, pkts_dropped_unknown_rpc=1)),
     ("BUSY for an unknown RPC counts in pkts_dropped_unknown_rpc",
