@@ -60,6 +60,7 @@ all_tests=(
 	rpc_api_test
 	unload_busy_test.sh
 	cp_node_test.sh
+	bench_micro_test.py
 	rpc_paths.sh
 	netem_test.sh
 	fuzz_test.py
