@@ -224,13 +224,15 @@ def cperf_meta():
         return p
     sw = {"port_bytes": {"p1": 700000, "p2": 700000, "p3": 700000},
           "dropped": 0}
-    return {"backend": "netns", "phases": [
+    return {"backend": "netns", "gbps_per_host": 0.024, "phases": [
         phase("homa", "unloaded", {"homa_metrics": {"client_rpcs": 10}}),
         phase("homa", "loaded", {"req_bytes": 1000000, "switch": sw,
+                                 "gbps_per_client": 0.024,
                                  "homa_metrics": {"client_rpcs": 900}}),
         phase("homa", "servers", {}),
         phase("tcp", "unloaded", {}),
         phase("tcp", "loaded", {"req_bytes": 1000000,
+                                "gbps_per_client": 0.012,
                                 "switch": copy.deepcopy(sw)}),
         phase("tcp", "servers", {})]}
 
@@ -285,6 +287,9 @@ def cperf_ratio_untrusted_with_either_protocol():
     eq((r[1]["value"], r[1]["trusted"]), (None, False), "missing rep 2")
     h = figures["W2 50% Homa short P99 RTT"]["runs"][0]
     eq((h["value"], h["trusted"]), (400.0, True))
+    t = figures["W2 50% TCP achieved/offered load"]["runs"][0]
+    eq((t["value"], t["trusted"]), (0.5, False))
+    eq(len(figures), len(bench.CPERF_ORDER), "every figure, rep 2 missing")
 
 
 # -------------------------------------------------------------- parsers
