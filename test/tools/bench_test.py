@@ -283,10 +283,10 @@ def cperf_ratio_untrusted_with_either_protocol():
                            "W2 50% TCP short P50 RTT"])
     r = figures["W2 50% Homa/TCP short P99 RTT"]["runs"]
     eq((r[0]["value"], r[0]["trusted"]), (0.5, False))
-    eq(r[0]["why"], ["tcp:RetransSegs=1 (loaded)"])
+    eq(r[0]["why"], ["TCP: tcp:RetransSegs=1 (loaded)"])
     eq((r[1]["value"], r[1]["trusted"]), (None, False), "missing rep 2")
     h = figures["W2 50% Homa short P99 RTT"]["runs"][0]
-    eq((h["value"], h["trusted"]), (400.0, True))
+    eq((h["value"], h["trusted"]), (0.4, True), "in ms")
     t = figures["W2 50% TCP achieved/offered load"]["runs"][0]
     eq((t["value"], t["trusted"]), (0.5, False))
     eq(len(figures), len(bench.CPERF_ORDER), "every figure, rep 2 missing")
@@ -420,7 +420,7 @@ def report_from_synthetic_run():
         with open(os.path.join(d, "perf-entry.txt")) as f:
             entry = f.read()
         for want in ("2026-11-23  make bench", "Setup:", "Commands:",
-                     "RTT 100 B Homa P50", "micro r3: pkts_sent_RESEND=1",
+                     "RTT 100 B Homa P50", "micro r3: Homa RTT: pkts_sent_RESEND=1",
                      "What it means: TODO", "did not help: TODO"):
             if want not in entry:
                 raise AssertionError("perf-entry.txt lacks %r" % want)
