@@ -165,12 +165,14 @@ def micro_check_retransmissions():
     r = homa_rtt_run()
     r["delta"]["s"]["data_pkts_resent"] = 2
     r["delta"]["c"]["pkts_sent_RESEND"] = 3
-    eq(bench.check_micro_run(r), ["data_pkts_resent=2", "pkts_sent_RESEND=3"])
+    eq(bench.check_micro_run(r), [
+        "data_pkts_resent=2 (0.2% of 1020 DATA sent)", "pkts_sent_RESEND=3"])
     t = homa_rtt_run()
     t["proto"] = "tcp"
-    t["delta"]["c"] = {"dev:veth0:tx_packets": 600, "tcp:RetransSegs": 1}
+    t["delta"]["c"] = {"dev:veth0:tx_packets": 600, "tcp:RetransSegs": 1,
+                       "tcp:OutSegs": 600}
     t["delta"]["s"] = {"dev:veth0:tx_packets": 600, "tcp:RetransSegs": 2}
-    eq(bench.check_micro_run(t), ["tcp:RetransSegs=3"])
+    eq(bench.check_micro_run(t), ["tcp:RetransSegs=3 (0.5% of 600 segments)"])
 
 
 @test
@@ -249,10 +251,12 @@ def cperf_check_problems():
     m = cperf_meta()
     m["phases"][0]["homa_metrics"]["pkts_sent_RESEND"] = 4
     m["phases"][1]["homa_metrics"]["data_pkts_resent"] = 7
+    m["phases"][1]["homa_metrics"]["pkts_sent_DATA"] = 1400
     m["phases"][4]["snmp"]["tcp:RetransSegs"] = 2
     m["phases"][3].pop("snmp")
     eq(bench.check_cperf_protocol(m, "homa"), [
-        "pkts_sent_RESEND=4 (unloaded)", "data_pkts_resent=7 (loaded)"])
+        "pkts_sent_RESEND=4 (unloaded)",
+        "data_pkts_resent=7 (0.5% of 1400 DATA sent) (loaded)"])
     eq(bench.check_cperf_protocol(m, "tcp"), [
         "no TCP counters recorded (unloaded)",
         "tcp:RetransSegs=2 (loaded)"])
