@@ -65,7 +65,7 @@ demo: deps
 # TCP and UDP, 1 MB single-flow throughput, cperf W2-W5 at 50% and 80%
 # load, 3 repetitions, with statistics and path checks; results in
 # build/bench/DATE-TIME/.  About 25 minutes on the 2-core machine.
-# BENCH_QUICK=1: a smoke configuration (about 4 minutes); BENCH_REPS=N:
+# BENCH_QUICK=1: a smoke configuration (about 6 minutes); BENCH_REPS=N:
 # repetitions; BENCH_ARGS: more options of "util/bench run".
 bench: deps
 	@$(MAKE) --no-print-directory all
