@@ -13,6 +13,8 @@
 #   make deps       install missing packages (root) or list them
 #   make demo       deps, build, then a short Homa vs TCP comparison with
 #                   util/cperf on an emulated 3-host cluster in a VM
+#   make bench      deps, build, then the longer benchmark set (util/bench):
+#                   RTT, 1 MB throughput, cperf W2-W5 at 50%/80%, in VMs
 
 ROOT := $(CURDIR)
 
@@ -30,7 +32,7 @@ KDIR_WHY := set by KDIR=
 endif
 
 .PHONY: all module tools install clean deps testkernel debug-build kunit systest \
-	sparse checkpatch check print-kdir demo
+	sparse checkpatch check print-kdir demo bench
 
 all: module tools
 
@@ -58,6 +60,17 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@util/cperf demo -- $(DEMO_ARGS)
+
+# The longer benchmark set (man -l man/bench.1): 100-byte RTT of Homa,
+# TCP and UDP, 1 MB single-flow throughput, cperf W2-W5 at 50% and 80%
+# load, 3 repetitions, with statistics and path checks; results in
+# build/bench/DATE-TIME/.  About 25 minutes on the 2-core machine.
+# BENCH_QUICK=1: a smoke configuration (about 6 minutes); BENCH_REPS=N:
+# repetitions; BENCH_ARGS: more options of "util/bench run".
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@util/bench run $(if $(filter-out 0,$(BENCH_QUICK)),--quick) \
+		$(if $(BENCH_REPS),--reps $(BENCH_REPS)) $(BENCH_ARGS)
 
 testkernel:
 	@bash test/vm/testkernel.sh >/dev/null

@@ -70,6 +70,11 @@ count_simple sparse $?
 run_stage checkpatch bash scripts/run-checkpatch.sh
 count_simple checkpatch $?
 
+# Unit tests of the tools' own logic (util/bench: statistics, flags, path
+# checks, report), on this host: no VM, no timing.
+run_stage tools-unit python3 test/tools/bench_test.py
+count_from_log tools-unit $?
+
 run_stage testkernel bash test/vm/testkernel.sh
 tk=$?
 count_simple testkernel $tk

@@ -22,6 +22,12 @@
  * a retransmission or a restarted request that the kernel delivers twice
  * is caught.
  *
+ * With --udp the same echo runs over UDP, one datagram each way per
+ * request and one request in flight per thread: the ping-pong floor that
+ * the benchmarks (util/bench) compare Homa's and TCP's round trips with.
+ * UDP does not recover a lost datagram; a response that does not come
+ * back within UDP_WAIT_MS is a failed RPC.
+ *
  * A run that does not finish within --timeout prints, for every client
  * socket, the RPCs still outstanding and the kernel's view of them
  * (HOMAIOCINFO), which usually says which side stalled.  kill -USR1 makes
@@ -60,12 +66,15 @@
 #define MAX_SIZES		64
 #define MAX_ERRORS_SHOWN	20
 #define RTT_WARMUP		10
+#define UDP_MAX_MESSAGE		65507
+#define UDP_WAIT_MS		1000
 
 enum priv_mode { PRIV_NONE, PRIV_ALL, PRIV_MIXED };
 
 static struct {
 	bool server;
 	bool tcp;
+	bool udp;
 	bool v6;
 	bool verify;
 	int port;
@@ -97,6 +106,11 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static const char *proto_name(void)
+{
+	return opt.tcp ? "tcp" : opt.udp ? "udp" : "homa";
 }
 
 /* ------------------------------------------------------------------
@@ -613,6 +627,54 @@ static void *tcp_accept_thread(void *arg)
 	return NULL;
 }
 
+/* ------------------------------------------------------------------
+ * UDP server: every datagram goes back to its sender as it came.
+ */
+
+static int udp_fd;
+
+static void *udp_server_thread(void *arg)
+{
+	uint8_t *buf = malloc(UDP_MAX_MESSAGE + 1);
+	uint8_t *expect = opt.verify ? malloc(UDP_MAX_MESSAGE) : NULL;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	char why[200];
+	uint64_t key;
+	ssize_t len;
+
+	(void)arg;
+	for (;;) {
+		fromlen = sizeof(from);
+		len = recvfrom(udp_fd, buf, UDP_MAX_MESSAGE + 1, 0,
+			       (struct sockaddr *)&from, &fromlen);
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			break;	/* shutdown() at exit */
+		}
+		if (len == 0)
+			break;
+		if (expect && len >= 8) {
+			memcpy(&key, buf, 8);
+			fill_pattern(expect, key, len);
+			if (memcmp(buf, expect, len)) {
+				describe_diff(buf, expect, len, why,
+					      sizeof(why));
+				srv_error("udp request size %zd corrupt: %s",
+					  len, why);
+			}
+		}
+		if (sendto(udp_fd, buf, len, 0, (struct sockaddr *)&from,
+			   fromlen) != len)
+			srv_error("udp sendto: %s", strerror(errno));
+		__atomic_add_fetch(&srv_served, 1, __ATOMIC_RELAXED);
+	}
+	free(buf);
+	free(expect);
+	return NULL;
+}
+
 static int run_server(void)
 {
 	pthread_t *threads = calloc(opt.threads, sizeof(*threads));
@@ -648,6 +710,24 @@ static int run_server(void)
 			return 1;
 		}
 		pthread_create(&acceptor, NULL, tcp_accept_thread, NULL);
+	} else if (opt.udp) {
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+					   .sin6_addr = IN6ADDR_ANY_INIT };
+		struct sockaddr_in a4 = { .sin_family = AF_INET };
+
+		a6.sin6_port = htons(opt.port);
+		a4.sin_port = htons(opt.port);
+		udp_fd = socket(opt.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+		if (udp_fd < 0 ||
+		    bind(udp_fd, opt.v6 ? (struct sockaddr *)&a6 :
+			 (struct sockaddr *)&a4,
+			 opt.v6 ? sizeof(a6) : sizeof(a4))) {
+			perror("server: udp socket");
+			return 1;
+		}
+		for (i = 0; i < opt.threads; i++)
+			pthread_create(&threads[i], NULL, udp_server_thread,
+				       NULL);
 	} else {
 		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
 		struct sockaddr_in a4 = { .sin_family = AF_INET };
@@ -668,7 +748,7 @@ static int run_server(void)
 				       NULL);
 	}
 	printf("server: ready on %s port %d (%s, %d threads)\n",
-	       opt.tcp ? "tcp" : "homa", opt.port, opt.v6 ? "IPv6" : "IPv4",
+	       proto_name(), opt.port, opt.v6 ? "IPv6" : "IPv4",
 	       opt.tcp ? 0 : opt.threads);
 	fflush(stdout);
 
@@ -677,7 +757,7 @@ static int run_server(void)
 			continue;
 		if (sig != SIGUSR1)
 			break;
-		if (!opt.tcp)
+		if (!opt.tcp && !opt.udp)
 			dump_socket_info(stderr, "server", srv_fd);
 		fprintf(stderr, "# server: %ld requests served so far\n",
 			__atomic_load_n(&srv_served, __ATOMIC_RELAXED));
@@ -687,6 +767,12 @@ static int run_server(void)
 		/* Connection threads end when their clients close. */
 		shutdown(tcp_listen_fd, SHUT_RDWR);
 		close(tcp_listen_fd);
+	} else if (opt.udp) {
+		/* Wakes the threads blocked in recvfrom (it returns 0). */
+		shutdown(udp_fd, SHUT_RDWR);
+		for (i = 0; i < opt.threads; i++)
+			pthread_join(threads[i], NULL);
+		close(udp_fd);
 	} else {
 		shutdown(srv_fd, SHUT_RDWR);
 		for (i = 0; i < opt.threads; i++)
@@ -1062,6 +1148,89 @@ out:
 	return NULL;
 }
 
+/*
+ * UDP client: one request at a time on a connected socket; a response
+ * that is not back within UDP_WAIT_MS is counted as a failed RPC (UDP
+ * does not retransmit), and a late one that arrives afterwards is skipped
+ * by its key.
+ */
+static void *udp_client_thread(void *arg)
+{
+	struct timeval wait = { .tv_sec = UDP_WAIT_MS / 1000,
+				.tv_usec = UDP_WAIT_MS % 1000 * 1000 };
+	struct cthread *ct = arg;
+	struct slot *slot = &ct->slots[0];
+	double end, deadline;
+	uint64_t key;
+	char why[300];
+	ssize_t n;
+	long next;
+	int fd;
+
+	fd = socket(server_addr.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&server_addr,
+			      server_addr_len) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait))) {
+		rpc_fail(ct, 0, 0, errno, "udp socket");
+		ct->failed = ct->count;
+		goto out;
+	}
+	for (next = 0; next < ct->count; next++) {
+		slot->size = pick_size(ct, next);
+		slot->key = make_key(ct, next);
+		slot->seq = next;
+		slot->id = next + 1;
+		fill_pattern(ct->sendbuf, slot->key, slot->size);
+		slot->start = now_us();
+		deadline = slot->start + UDP_WAIT_MS * 1e3;
+		ct->sent++;
+		if (send(fd, ct->sendbuf, slot->size, 0) != slot->size) {
+			rpc_fail(ct, slot->id, slot->size, errno, "udp send");
+			continue;
+		}
+		for (;;) {
+			n = recv(fd, ct->expect, UDP_MAX_MESSAGE, 0);
+			end = now_us();
+			if (n < 0 && errno == EINTR && end < deadline)
+				continue;
+			if (n < 0) {
+				rpc_fail(ct, slot->id, slot->size, errno,
+					 errno == EAGAIN ?
+					 "udp response not back within %d ms" :
+					 "udp recv", UDP_WAIT_MS);
+				break;
+			}
+			/* A response given up on earlier: skip it. */
+			if (n >= 8 && slot->size >= 8) {
+				memcpy(&key, ct->expect, 8);
+				if (key != slot->key && end < deadline)
+					continue;
+			}
+			if (n != slot->size ||
+			    memcmp(ct->expect, ct->sendbuf, n)) {
+				describe_diff(ct->expect, ct->sendbuf,
+					      n < slot->size ? n : slot->size,
+					      why, sizeof(why));
+				rpc_fail(ct, slot->id, slot->size, 0,
+					 "udp response of %zd bytes: %s", n,
+					 why);
+				break;
+			}
+			if (ct->rtts && slot->seq >= RTT_WARMUP)
+				ct->rtts[slot->seq - RTT_WARMUP] =
+					end - slot->start;
+			ct->ok++;
+			break;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	slot->id = 0;
+	ct->finished = 1;
+	return NULL;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -1095,7 +1264,7 @@ static void report_stall(double secs)
 					s->priv ? " private" : "",
 					(t - s->start) / 1000);
 		}
-		if (!opt.tcp) {
+		if (!opt.tcp && !opt.udp) {
 			snprintf(who, sizeof(who), "client thread %d", i);
 			dump_socket_info(stderr, who, ct->fd);
 		}
@@ -1148,7 +1317,7 @@ static int run_client(void)
 		ct->expect = malloc(HOMA_MAX_MESSAGE_LENGTH);
 		if (opt.rtt)
 			ct->rtts = calloc(opt.rtt, sizeof(double));
-		if (!opt.tcp) {
+		if (!opt.tcp && !opt.udp) {
 			ct->region_len = region_bytes((long)conc *
 						      HOMA_MAX_BPAGES + 16);
 			ct->fd = homa_open(&ct->region, ct->region_len);
@@ -1158,7 +1327,8 @@ static int run_client(void)
 	last_change = start;
 	for (i = 0; i < opt.threads; i++)
 		pthread_create(&cthreads[i].thread, NULL,
-			       opt.tcp ? tcp_client_thread : homa_client_thread,
+			       opt.tcp ? tcp_client_thread :
+			       opt.udp ? udp_client_thread : homa_client_thread,
 			       &cthreads[i]);
 	deadline = start + opt.timeout * 1e6;
 	for (;;) {
@@ -1204,7 +1374,7 @@ static int run_client(void)
 
 		total_ok += ct->ok;
 		total_failed += ct->count - ct->ok;
-		if (!opt.tcp)
+		if (!opt.tcp && !opt.udp)
 			close(ct->fd);
 	}
 	for (i = 0; i < opt.nsizes; i++)
@@ -1218,7 +1388,7 @@ static int run_client(void)
 			for (i = 0; i < opt.rtt; i++)
 				sum += r[i];
 			printf("rtt %s %s size %u: n %ld p50 %.1f p99 %.1f min %.1f mean %.1f usec\n",
-			       opt.tcp ? "tcp" : "homa",
+			       proto_name(),
 			       opt.v6 ? "IPv6" : "IPv4", opt.sizes[0],
 			       opt.rtt, r[opt.rtt / 2],
 			       r[(long)(opt.rtt * 0.99) < opt.rtt ?
@@ -1242,15 +1412,18 @@ static int run_client(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: homa_echo server [--port P] [--threads N] [-6] [--tcp] [--bpages N]\n"
-"                        [--no-verify]\n"
-"       homa_echo client --server ADDR [--port P] [-6] [--tcp]\n"
+"Usage: homa_echo server [--port P] [--threads N] [-6] [--tcp | --udp]\n"
+"                        [--bpages N] [--no-verify]\n"
+"       homa_echo client --server ADDR [--port P] [-6] [--tcp | --udp]\n"
 "                        [--sizes S1,S2,...] [--threads N] [--concurrent N]\n"
 "                        [--count N] [--private | --mixed] [--rtt N]\n"
 "                        [--timeout S] [--stall S] [--bpages N]\n"
 "\n"
 "Echo server and checking client for Homa (IPPROTO_HOMA) and, with --tcp,\n"
-"the same length-prefixed echo over TCP (TCP_NODELAY).\n"
+"the same length-prefixed echo over TCP (TCP_NODELAY), or with --udp over\n"
+"UDP: one datagram each way (at most %d bytes), one request in flight per\n"
+"thread, no retransmission (a response not back within %d ms is a failed\n"
+"RPC); the UDP ping-pong is the floor for Homa's and TCP's round trips.\n"
 "\n"
 "server: one socket bound to --port (default %d), --threads threads\n"
 "  (default 2) each receiving a request and sending it back from the\n"
@@ -1272,14 +1445,16 @@ static void usage(FILE *f)
 "              a recvmsg for id 0 is a failure\n"
 "  --rtt N     closed loop: one thread, one RPC at a time, the first size of\n"
 "              --sizes (default 100), %d warm-up RPCs then N measured;\n"
-"              prints 'rtt homa|tcp IPv4|IPv6 size S: n N p50 X p99 Y ...' (usec)\n"
+"              prints 'rtt homa|tcp|udp IPv4|IPv6 size S: n N p50 X p99 Y min Z\n"
+"              mean M usec'\n"
 "  --timeout S give up after S seconds (default 600), or --stall S\n"
 "              seconds (default 30) after the last RPC completed, printing\n"
 "              what every socket still waits for (and HOMAIOCINFO); exit 1\n"
 "  --bpages N  receive buffer region of N bpages (default: enough for\n"
 "              --concurrent largest messages; smaller provokes buffer stalls)\n"
 "  -6          IPv6 sockets (ADDR must then be an IPv6 address)\n",
-		DEFAULT_PORT, DEFAULT_SIZES, RTT_WARMUP);
+		UDP_MAX_MESSAGE, UDP_WAIT_MS, DEFAULT_PORT, DEFAULT_SIZES,
+		RTT_WARMUP);
 }
 
 static int parse_sizes(const char *s)
@@ -1316,6 +1491,7 @@ int main(int argc, char **argv)
 		{ "mixed", no_argument, NULL, 'M' },
 		{ "rtt", required_argument, NULL, 'r' },
 		{ "tcp", no_argument, NULL, 'T' },
+		{ "udp", no_argument, NULL, 'U' },
 		{ "timeout", required_argument, NULL, 'o' },
 		{ "stall", required_argument, NULL, 'x' },
 		{ "bpages", required_argument, NULL, 'b' },
@@ -1360,6 +1536,7 @@ int main(int argc, char **argv)
 		case 'M': opt.priv = PRIV_MIXED; break;
 		case 'r': opt.rtt = atol(optarg); break;
 		case 'T': opt.tcp = true; break;
+		case 'U': opt.udp = true; break;
 		case 'o': opt.timeout = atoi(optarg); break;
 		case 'x': opt.stall = atoi(optarg); break;
 		case 'b': opt.bpages = atol(optarg); break;
@@ -1373,7 +1550,7 @@ int main(int argc, char **argv)
 	    opt.threads < 1 || (!opt.server && (opt.concurrent < 1 ||
 	    opt.count < 1 || opt.rtt < 0 || opt.timeout < 1 ||
 	    opt.stall < 1)) ||
-	    opt.bpages < 0) {
+	    opt.bpages < 0 || (opt.tcp && opt.udp)) {
 		fprintf(stderr, "homa_echo: bad arguments\n");
 		usage(stderr);
 		return 2;
@@ -1388,6 +1565,18 @@ int main(int argc, char **argv)
 	}
 	if (opt.rtt && !sizes_given)
 		opt.sizes[0] = 100;
+	if (opt.rtt)
+		opt.nsizes = 1;		/* only the first size is used */
+	if (opt.udp) {
+		for (c = 0; c < opt.nsizes; c++) {
+			if (opt.sizes[c] > UDP_MAX_MESSAGE) {
+				fprintf(stderr, "homa_echo: --udp: size %u is above %d\n",
+					opt.sizes[c], UDP_MAX_MESSAGE);
+				return 2;
+			}
+		}
+		opt.concurrent = 1;
+	}
 	memset(&server_addr, 0, sizeof(server_addr));
 	if (opt.v6) {
 		struct sockaddr_in6 *a = (void *)&server_addr;

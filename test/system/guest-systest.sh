@@ -61,6 +61,7 @@ all_tests=(
 	unload_busy_test.sh
 	cp_node_test.sh
 	homa_test_test.sh
+	bench_micro_test.py
 	rpc_paths.sh
 	netem_test.sh
 	fuzz_test.py
