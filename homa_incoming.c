@@ -277,8 +277,6 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		 */
 		if (!rpc || rpc->peer != peer || rpc->dport != sport)
 			goto drop_unknown;
-		if (rpc->state == HOMA_RPC_OUTGOING)
-			rpc->state = HOMA_RPC_INCOMING;
 	} else {
 		rpc = peer ? homa_rpc_find_server(hsk, peer, sport, id) : NULL;
 		if (!rpc) {
@@ -322,15 +320,20 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		}
 	}
 	homa_rpc_heard(rpc);
-	if (rpc->state != HOMA_RPC_INCOMING)
+	/* A client's first response packet moves it from OUTGOING. */
+	if (rpc->state != HOMA_RPC_INCOMING &&
+	    !(homa_rpc_is_client(rpc) && rpc->state == HOMA_RPC_OUTGOING))
 		goto drop_dup;
 	/* A message with its receive buffers is bounded by the buffer
 	 * region; holding its packets back too could stall the messages
 	 * that free the region (their last packets dropped while others
-	 * wait for buffers), so only the others are limited.
+	 * wait for buffers), so only the others are limited. A client
+	 * whose first response packet is dropped here stays OUTGOING, so
+	 * its timer still asks for the response.
 	 */
 	if (!(rpc->flags & HOMA_RPC_F_BUFS) && homa_rmem_full(hsk, skb))
 		goto drop_rmem;
+	rpc->state = HOMA_RPC_INCOMING;
 
 	m = &rpc->msgin;
 	if (m->length < 0) {
@@ -510,7 +513,12 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		}
 		sent += m->next_offset != before;
 	}
-	if (!sent) {
+	/* Asked for our response while we still miss part of the
+	 * request (or a client asked by a server probing for grants while
+	 * it misses response bytes): ask back, which also says we are
+	 * alive.
+	 */
+	if (!sent && !homa_rpc_ask_missing(rpc)) {
 		memset(&busy, 0, sizeof(busy));
 		homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy, sizeof(busy));
 	}
@@ -598,8 +606,9 @@ static void homa_busy_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 /**
  * homa_need_ack_pkt() - Handle NEED_ACK: a server asks whether we have the
  * whole response of one of our client RPCs. We acknowledge it if we do or
- * if we no longer know the RPC; while the response is incomplete we say
- * nothing (our timer asks for the missing bytes).
+ * if we no longer know the RPC; while the response is incomplete we ask
+ * for the missing bytes at once (the server's NEED_ACKs would otherwise
+ * keep the RPC from ever being silent long enough for our timer to ask).
  * @hsk:  Socket the packet is for.
  * @peer: Sender.
  * @skb:  The packet (header complete).
@@ -624,6 +633,11 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		ack = rpc->state == HOMA_RPC_FAILED ||
 		      (rpc->msgin.length >= 0 &&
 		       rpc->msgin.bytes_remaining == 0);
+		/* The server sent the whole response: ask for what is
+		 * missing.
+		 */
+		if (!ack)
+			homa_rpc_ask_missing(rpc);
 	}
 	spin_unlock_bh(&hsk->lock);
 	if (ack)

@@ -310,6 +310,7 @@ struct server {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	long permits;		/* recvmsg calls allowed; < 0: no limit */
+	int in_recv;		/* threads past the gate, in recvmsg */
 	bool stopping;
 	long requests, bytes_in, responses, bytes_out, bad;
 	struct held held[MAX_HELD];
@@ -332,8 +333,31 @@ static bool gate_pass(struct server *s)
 	if (s->permits > 0)
 		s->permits--;
 	run = !s->stopping;
+	if (run)
+		s->in_recv++;
 	pthread_mutex_unlock(&s->lock);
 	return run;
+}
+
+/* A thread's recvmsg returned. */
+static void gate_left(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->in_recv--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Let the (single-threaded) server take exactly one more request: the one
+ * its blocked recvmsg returns, or, if it has not reached recvmsg yet (it
+ * was just started, or is between requests), one permitted recvmsg.
+ */
+static void gate_one(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->permits = s->in_recv > 0 ? 0 : 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void gate_set(struct server *s, long permits)
@@ -524,6 +548,7 @@ static void *server_thread(void *arg)
 		m.msg_controllen = sizeof(ra);
 		ra.id = 0;
 		len = recvmsg(s->fd, &m, 0);
+		gate_left(s);
 		if (len < 0) {
 			if (errno == ESHUTDOWN || errno == EBADF)
 				break;
@@ -1851,7 +1876,7 @@ static bool ck_pool_server(const struct check *ck, char *why)
 		pthread_mutex_lock(&local_tiny->lock);
 		taken = local_tiny->requests;
 		pthread_mutex_unlock(&local_tiny->lock);
-		gate_set(local_tiny, 0);
+		gate_one(local_tiny);
 	}
 	for (i = 0; i < TINY_RPCS; i++) {
 		memset(&r[i], 0, sizeof(r[i]));

@@ -1507,9 +1507,10 @@ static void homa_rpc_test_client_unknown_response(struct kunit *test)
 }
 
 /* Client side, end to end over loopback: a client RPC's request reaches
- * the server socket; a response from the wrong port is dropped; the
- * response completes the RPC, which sends an ACK naming it; a duplicate
- * response is dropped and draws no second ACK.
+ * the server socket; a response from the wrong port is dropped, and so is
+ * one the socket has no room for (the RPC stays OUTGOING); the response
+ * completes the RPC, which sends an ACK naming it; a duplicate response is
+ * dropped and draws no second ACK.
  */
 static void homa_rpc_test_client_response(struct kunit *test)
 {
@@ -1522,6 +1523,7 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	struct homa_rpc *rpc;
 	unsigned int len;
 	int i, err = -ENOMEM;
+	int rcvbuf;
 	u64 id = 0;
 	u8 *buf;
 
@@ -1562,6 +1564,21 @@ static void homa_rpc_test_client_response(struct kunit *test)
 		       300, 0, 300);
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
+			1);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+	KUNIT_EXPECT_EQ(test, r.in_length, -1);
+
+	/* The socket holds its limit of received data (no region here, so
+	 * the limit is SO_RCVBUF): the first response packet is dropped and
+	 * the RPC stays OUTGOING, so its timer asks for the response again.
+	 */
+	rcvbuf = READ_ONCE(hsk->inet.sk.sk_rcvbuf);
+	WRITE_ONCE(hsk->inet.sk.sk_rcvbuf, 0);
+	homa_test_data(ctx, HOMA_TEST_SERVER_PORT, ctx->client_port, id | 1,
+		       300, 300, 0, 300);
+	WRITE_ONCE(hsk->inet.sk.sk_rcvbuf, rcvbuf);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_RMEM),
 			1);
 	homa_test_get_rpc(hsk, id, &r);
 	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
