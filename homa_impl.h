@@ -206,7 +206,6 @@ void homa_timer_init(struct homa_net *hn);
 void homa_timer_start(struct homa_net *hn);
 void homa_timer_stop(struct homa_net *hn);
 void homa_timer_tick(struct homa_net *hn);
-bool homa_rpc_ask_missing(struct homa_rpc *rpc);
 
 /* homa_incoming.c */
 int homa_rcv(struct sk_buff *skb);

@@ -455,6 +455,19 @@ static void homa_ack_pkt(struct homa_net *hn, struct homa_peer *peer,
 	consume_skb(skb);
 }
 
+/* Whether @rpc waits for message bytes from its peer: its incoming message
+ * misses some, or it is a client that sent its request and has no
+ * response yet.
+ */
+static bool homa_rpc_waits_for_data(const struct homa_rpc *rpc)
+{
+	if (rpc->state == HOMA_RPC_INCOMING)
+		return rpc->msgin.bytes_remaining != 0;
+	return homa_rpc_is_client(rpc) && rpc->state == HOMA_RPC_OUTGOING &&
+	       rpc->msgout.length >= 0 &&
+	       rpc->msgout.next_offset >= rpc->msgout.length;
+}
+
 /**
  * homa_resend_pkt() - Handle a RESEND: the receiver of one of our messages
  * misses bytes, or our peer wants to know whether we are alive.
@@ -488,7 +501,13 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_drop(hsk->hnet, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
 		return;
 	}
-	homa_rpc_heard(rpc);
+	/* A RESEND carries no data: while we wait for data from the peer
+	 * (our incoming message misses bytes, or a client has none of its
+	 * response) it must not reset the silence after which our timer
+	 * asks for them: the peer's probes would keep it from ever asking.
+	 */
+	if (!homa_rpc_waits_for_data(rpc))
+		homa_rpc_heard(rpc);
 	m = &rpc->msgout;
 	/* While our device queue is full, the bytes asked for may still be
 	 * in it: answer BUSY rather than send them twice.
@@ -513,12 +532,7 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		}
 		sent += m->next_offset != before;
 	}
-	/* Asked for our response while we still miss part of the
-	 * request (or a client asked by a server probing for grants while
-	 * it misses response bytes): ask back, which also says we are
-	 * alive.
-	 */
-	if (!sent && !homa_rpc_ask_missing(rpc)) {
+	if (!sent) {
 		memset(&busy, 0, sizeof(busy));
 		homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy, sizeof(busy));
 	}
@@ -569,10 +583,12 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_rpc_restart(rpc);
 		homa_metric_inc(hn, HOMA_MET_CLIENT_RPC_RESTARTS);
 	} else if (rpc->state == HOMA_RPC_INCOMING &&
-		   !(rpc->flags & HOMA_RPC_F_READY)) {
+		   !(rpc->flags & HOMA_RPC_F_READY) && ++rpc->unknowns >= 2) {
 		/* Part of the response came, so the server executed the
 		 * request and then lost it: running it again could execute
-		 * it twice. Fail instead.
+		 * it twice. Fail instead, once a second RESEND drew
+		 * RPC_UNKNOWN too (the first may be a late answer from before
+		 * the request arrived; the next RESEND tells).
 		 */
 		homa_rpc_abort(rpc, ECONNRESET);
 	}
@@ -606,9 +622,8 @@ static void homa_busy_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 /**
  * homa_need_ack_pkt() - Handle NEED_ACK: a server asks whether we have the
  * whole response of one of our client RPCs. We acknowledge it if we do or
- * if we no longer know the RPC; while the response is incomplete we ask
- * for the missing bytes at once (the server's NEED_ACKs would otherwise
- * keep the RPC from ever being silent long enough for our timer to ask).
+ * if we no longer know the RPC; while the response is incomplete we say
+ * nothing (our timer asks for the missing bytes).
  * @hsk:  Socket the packet is for.
  * @peer: Sender.
  * @skb:  The packet (header complete).
@@ -629,15 +644,14 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	spin_lock_bh(&hsk->lock);
 	rpc = homa_ctl_find(hsk, peer, h);
 	if (rpc) {
-		homa_rpc_heard(rpc);
+		/* No homa_rpc_heard(): a NEED_ACK carries no data, and while
+		 * the response is incomplete our timer must see the silence
+		 * and ask for the missing bytes (the server sends NEED_ACK
+		 * every resend_interval, more often than resend_ticks).
+		 */
 		ack = rpc->state == HOMA_RPC_FAILED ||
 		      (rpc->msgin.length >= 0 &&
 		       rpc->msgin.bytes_remaining == 0);
-		/* The server sent the whole response: ask for what is
-		 * missing.
-		 */
-		if (!ack)
-			homa_rpc_ask_missing(rpc);
 	}
 	spin_unlock_bh(&hsk->lock);
 	if (ack)

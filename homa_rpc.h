@@ -201,6 +201,14 @@ struct homa_rpc {
 	 */
 	u32 unanswered;
 
+	/**
+	 * @unknowns: RPC_UNKNOWNs received since the peer last sent anything
+	 * else about this RPC. A client with part of the response fails only
+	 * on the second: the first may be a late answer to a RESEND that
+	 * reached the server before the request did (reordering).
+	 */
+	u32 unknowns;
+
 	/** @msgout: The message we send. */
 	struct homa_msgout msgout;
 
@@ -243,6 +251,7 @@ static inline void homa_rpc_heard(struct homa_rpc *rpc)
 	rpc->silent_ticks = 0;
 	rpc->resend_tick = 0;
 	rpc->unanswered = 0;
+	rpc->unknowns = 0;
 }
 
 static inline bool homa_rpc_is_client(const struct homa_rpc *rpc)

@@ -182,39 +182,6 @@ static void homa_timer_resend_gaps(struct homa_rpc *rpc)
 }
 
 /**
- * homa_rpc_ask_missing() - The peer says (NEED_ACK, or a RESEND for our
- * message) that it sent all of its message, but we miss some of it: ask
- * for the missing ranges now. Waiting for resend_ticks of silence would
- * not do: the peer's own probes keep the RPC from ever being silent that
- * long. Caller holds the socket lock.
- * @rpc: The RPC.
- *
- * Return: true if a RESEND went out.
- */
-bool homa_rpc_ask_missing(struct homa_rpc *rpc)
-{
-	u32 now = READ_ONCE(rpc->hsk->hnet->timer.ticks);
-
-	if (rpc->state == HOMA_RPC_INCOMING) {
-		if (!homa_msgin_expecting(&rpc->msgin))
-			return false;
-		homa_timer_resend_gaps(rpc);
-	} else if (homa_rpc_is_client(rpc) &&
-		   rpc->state == HOMA_RPC_OUTGOING &&
-		   rpc->msgout.length >= 0 &&
-		   rpc->msgout.next_offset >= rpc->msgout.length) {
-		/* None of the response reached us. */
-		homa_xmit_resend(rpc, 0,
-				 READ_ONCE(rpc->hsk->hnet->params.unsched_bytes));
-	} else {
-		return false;
-	}
-	/* So that an RPC_UNKNOWN answering it counts. */
-	rpc->resend_tick = now ? now : 1;
-	return true;
-}
-
-/**
  * homa_timer_rpc() - One tick for one RPC. Caller holds the socket lock.
  * @rpc: The RPC; it may be ended here (unlinked from the socket).
  * @now: The tick count.
