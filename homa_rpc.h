@@ -236,12 +236,6 @@ static inline void homa_rpc_hold(struct homa_rpc *rpc)
 }
 
 /**
- * homa_rpc_is_client() - Whether this host is the RPC's client.
- * @rpc: The RPC.
- *
- * Return: true for client RPCs.
- */
-/**
  * homa_rpc_heard() - The peer sent a packet about an RPC: it is alive, so
  * the RPC's silence count starts again. Caller holds the socket lock.
  * @rpc: The RPC.
@@ -254,6 +248,12 @@ static inline void homa_rpc_heard(struct homa_rpc *rpc)
 	rpc->unknowns = 0;
 }
 
+/**
+ * homa_rpc_is_client() - Whether this host is the RPC's client.
+ * @rpc: The RPC.
+ *
+ * Return: true for client RPCs.
+ */
 static inline bool homa_rpc_is_client(const struct homa_rpc *rpc)
 {
 	return (rpc->id & 1) == 0;

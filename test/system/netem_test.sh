@@ -47,14 +47,16 @@
 #               kmalloc and skb slab caches and the skb heads in use are
 #               back near their starting values (+512 KB, +64 skbs)
 #
-# Counts (the whole test measured 2 to 3 min in the stock VM, 3.5 min in
-# the debug VM, 1.5 min in a stock NIC VM, on the 2-core host): RPCs per
-# setting $NETEM_COUNT, default 500 on the stock kernel and 100 on the
-# debug kernel (KASAN, lockdep); the size mix has one 1 MB and one 500 KB
-# message in every 40, the rest 100 B to 64 KB.  TCP gets at most twice Homa's time plus 10 s (90 s at most).
-# In a VM with NICs (run-vm --nics) the default is the emulated-NIC path,
-# a third of the RPCs, the settings loss5 and combo (debug kernel: combo)
-# only.  The dead-peer parts run over veth only: taking a server off
+# Counts: RPCs per setting $NETEM_COUNT, default 1000 on the stock
+# kernel (over veth and over the emulated NICs) and 100 on the debug
+# kernel (KASAN, lockdep); the size mix has one 1 MB and one 500 KB
+# message in every 40, the rest 100 B to 64 KB.  TCP gets at most twice
+# Homa's time plus 10 s (90 s at most), and runs over veth only
+# (default).  In a VM with NICs (run-vm --nics) the default is the
+# emulated-NIC path, every setting.  Known: Homa's time per RPC grows
+# with the count (2000 RPCs over veth: loss1 26 s, reorder 39 s, combo
+# 48 s, where 500 took 1.1 to 2.2 s), so the default stays at 1000
+# (NETEM_COUNT=2000 for more; see perf.txt).  The dead-peer parts run over veth only: taking a server off
 # qemu's emulated hub (addresses flushed, namespace deleted) intermittently
 # hung the other virtio-net NIC's transmit queue in CI (NETDEV WATCHDOG,
 # the NIC never came back from the namespace), which is the emulator's,
@@ -99,9 +101,8 @@ path=veth
 settings=$ALL_SETTINGS
 parts="settings dead vanish soak"
 if [ -n "${HOMA_VM_NICS:-}" ]; then
-	# The NIC VMs: the emulated-NIC path, fewer settings.
+	# The NIC VMs: the emulated-NIC path, every setting.
 	path=nic
-	settings="loss5 combo"
 	parts="settings"
 fi
 tcp=''
@@ -120,15 +121,12 @@ for s in $settings; do
 	[ -n "${NETEM[$s]:-}" ] || { echo "netem_test.sh: unknown setting $s" >&2; exit 2; }
 done
 
+# TCP is compared over veth; over the NICs it would only add time.
+[[ $path == nic* ]] && tcp=${tcp:-0}
 if [ $debug = 1 ]; then
 	count=100 stall=60 margin=10 soak_count=1000 tcp=${tcp:-0}
 else
-	count=500 stall=30 margin=6 soak_count=10000 tcp=${tcp:-1}
-fi
-if [[ $path == nic* ]]; then
-	count=$((count / 3))
-	# The debug kernel over the NICs: one setting.
-	[ $debug = 1 ] && [ "$settings" = "loss5 combo" ] && settings=combo
+	count=1000 stall=30 margin=6 soak_count=10000 tcp=${tcp:-1}
 fi
 count=${NETEM_COUNT:-$count}
 soak_count=${NETEM_SOAK:-$soak_count}
@@ -273,9 +271,13 @@ run_setting() {
 	}
 	ns_snapshot M0
 	t0=$EPOCHREALTIME
-	run_client $((stall * 3 + 10)) --port $PORT --sizes "$MIX" \
+	# A run fails if no RPC completes for $stall seconds, or if it
+	# takes longer than 3 x $stall plus 0.1 s per RPC (loss20 over an
+	# emulated NIC measured 0.06 s per RPC).
+	local limit=$((stall * 3 + count / 10))
+	run_client $((limit + 10)) --port $PORT --sizes "$MIX" \
 		--threads $THREADS --concurrent $CONCURRENT --count "$count" \
-		--stall $stall --timeout $((stall * 3))
+		--stall $stall --timeout $limit
 	rc=$?
 	secs_since "$t0"
 	hsecs=$REPLY
