@@ -722,7 +722,12 @@ int homa_rcv(struct sk_buff *skb)
 	if (!hsk || (!v4 && hsk->inet.sk.sk_family != AF_INET6) ||
 	    !refcount_inc_not_zero(&hsk->inet.sk.sk_refcnt)) {
 		rcu_read_unlock();
-		if (h->type == HOMA_PKT_DATA)
+		/* Packets whose sender waits for an answer: the sender's
+		 * RPCs with this port end at once (homa_icmp_error())
+		 * instead of asking again until they time out.
+		 */
+		if (h->type == HOMA_PKT_DATA || h->type == HOMA_PKT_RESEND ||
+		    h->type == HOMA_PKT_NEED_ACK)
 			homa_icmp_unreachable(skb);
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_NO_SOCKET);
 		return 0;
@@ -959,13 +964,16 @@ void homa_rpc_abort(struct homa_rpc *rpc, int error)
 }
 
 /* An ICMP error says a packet we sent from port @sport to @daddr:@dport
- * for RPC @id could not be delivered: fail the RPC with @error.
+ * for RPC @id could not be delivered: fail the RPC with @error. A port
+ * unreachable for a server's packet means the client socket is gone: all
+ * of the server RPCs for that client port end (ICMP is rate-limited, so
+ * one error may have to speak for many RPCs).
  */
 static void homa_icmp_error(struct homa_net *hn, const struct in6_addr *daddr,
 			    u16 sport, u16 dport, u64 id, int error)
 {
+	struct homa_rpc *rpc, *next;
 	struct homa_sock *hsk;
-	struct homa_rpc *rpc;
 
 	rcu_read_lock();
 	hsk = homa_sock_find(hn, sport);
@@ -979,6 +987,18 @@ static void homa_icmp_error(struct homa_net *hn, const struct in6_addr *daddr,
 		if (rpc && rpc->dport == dport &&
 		    ipv6_addr_equal(&rpc->peer->addr, daddr)) {
 			homa_rpc_abort(rpc, error);
+			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
+		}
+	} else if (error == ENOTCONN) {
+		/* The client's socket is gone: so are all its RPCs here. The
+		 * work is bounded by the socket's RPCs.
+		 */
+		list_for_each_entry_safe(rpc, next, &hsk->active_rpcs,
+					 active_links) {
+			if (homa_rpc_is_client(rpc) || rpc->dport != dport ||
+			    !ipv6_addr_equal(&rpc->peer->addr, daddr))
+				continue;
+			homa_rpc_end(rpc);
 			homa_metric_inc(hn, HOMA_MET_RPCS_ICMP_ABORTED);
 		}
 	} else {

@@ -19,6 +19,16 @@
  * dropped there as packets for unknown RPCs instead of drawing ICMP errors
  * that would end the server's RPCs.
  *
+ * Tests of a peer that went silent use HOMA_TEST_FREE_PORT, which no
+ * socket has. Homa answers DATA, RESEND and NEED_ACK for a port without a
+ * socket with ICMP port unreachable, and that ICMP ends the sender's RPCs
+ * with the port, so what the module sends there must vanish instead: an
+ * rx_handler on the loopback device (the debug kernel has no netfilter)
+ * consumes every Homa packet to HOMA_TEST_FREE_PORT. It runs after the
+ * tap saw the packet, so the tests still check what was sent. Packets the
+ * tests hand to homa_rcv() do not pass it, and HOMA_TEST_DEAD_PORT (no
+ * socket either) is left alone for the tests of those ICMP errors.
+ *
  * Kernel sockets have no user memory for receive buffers. Tests that need
  * buffers register a region at a plausible user address with the real
  * SO_HOMA_RCVBUF path; the pool only deals in offsets and never touches
@@ -33,12 +43,14 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/netdevice.h>
 #include <linux/rcupdate.h>
+#include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/sockptr.h>
@@ -53,8 +65,11 @@
 /* Server port bound by the server socket of every test. */
 #define HOMA_TEST_SERVER_PORT	5146
 
-/* A server port no socket has. */
+/* A port no socket has; Homa packets sent to it vanish (homa_test_hole). */
 #define HOMA_TEST_FREE_PORT	5147
+
+/* A port no socket has; packets sent to it draw ICMP port unreachable. */
+#define HOMA_TEST_DEAD_PORT	5148
 
 /* Page-aligned user address used as the receive buffer region. */
 #define HOMA_TEST_REGION	0x10000000ULL
@@ -87,6 +102,9 @@
  * @tx_packets:   IPv4 packets the tap saw leave through loopback.
  * @rx_packets:   IPv4 packets the tap saw arrive through loopback.
  * @tap_lost:     Packets the tap could not copy (memory was short).
+ * @holed:        Homa packets to HOMA_TEST_FREE_PORT the loopback
+ *                device's rx_handler consumed (homa_test_hole()).
+ * @hole_added:   Whether that rx_handler is registered.
  * @msgin:        Incoming message used by the homa_msgin_add() tests; its
  *                gaps are freed when the test ends.
  * @base:         Metrics (summed over CPUs) when the test started.
@@ -108,6 +126,8 @@ struct homa_test_ctx {
 	atomic_t tx_packets;
 	atomic_t rx_packets;
 	atomic_t tap_lost;
+	atomic_t holed;
+	bool hole_added;
 	struct homa_msgin msgin;
 	u64 base[HOMA_NUM_METRICS];
 	bool timer_stopped;
@@ -231,6 +251,50 @@ static int homa_test_tap_rcv(struct sk_buff *skb, struct net_device *dev,
 out:
 	consume_skb(skb);
 	return 0;
+}
+
+/* rx_handler of the loopback device: consumes IPv4 and IPv6 Homa packets
+ * whose destination port is HOMA_TEST_FREE_PORT (so that they draw no
+ * ICMP error) and passes everything else. Taps (homa_test_tap_rcv()) see
+ * a packet before the rx_handler does.
+ */
+static rx_handler_result_t homa_test_hole(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	const struct homa_common_hdr *h;
+	struct homa_common_hdr hbuf;
+	struct homa_test_ctx *ctx;
+	unsigned int off;
+
+	off = skb_network_offset(skb);
+	if (skb->protocol == htons(ETH_P_IP)) {
+		const struct iphdr *iph;
+		struct iphdr ibuf;
+
+		iph = skb_header_pointer(skb, off, sizeof(ibuf), &ibuf);
+		if (!iph || iph->version != 4 || iph->ihl < 5 ||
+		    iph->protocol != IPPROTO_HOMA ||
+		    (iph->frag_off & htons(IP_OFFSET)))
+			return RX_HANDLER_PASS;
+		off += iph->ihl * 4;
+	} else if (skb->protocol == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6;
+		struct ipv6hdr ip6buf;
+
+		ip6 = skb_header_pointer(skb, off, sizeof(ip6buf), &ip6buf);
+		if (!ip6 || ip6->version != 6 || ip6->nexthdr != IPPROTO_HOMA)
+			return RX_HANDLER_PASS;
+		off += sizeof(*ip6);
+	} else {
+		return RX_HANDLER_PASS;
+	}
+	h = skb_header_pointer(skb, off, sizeof(hbuf), &hbuf);
+	if (!h || ntohs(h->dport) != HOMA_TEST_FREE_PORT)
+		return RX_HANDLER_PASS;
+	ctx = rcu_dereference(skb->dev->rx_handler_data);
+	atomic_inc(&ctx->holed);
+	kfree_skb(skb);
+	return RX_HANDLER_CONSUMED;
 }
 
 /* Wait until every IPv4 packet sent on loopback has come back in and been
@@ -366,15 +430,16 @@ static void homa_test_expect_data(struct homa_test_ctx *ctx, unsigned int n,
 			    offset + i);
 }
 
-/* Give homa_rcv() a packet from 127.0.0.1 to 127.0.0.1: @hdr_len bytes of
- * Homa header, then @data_len bytes of payload starting at message offset
- * @offset. The skb looks like one that came in through the loopback
- * device (which keeps the sender's route as the skb's dst), so that the
- * module can answer it with ICMP. Then waits for what the module sent in
- * response to be handled.
+/* Give homa_rcv() a packet from @saddr (a loopback address) to 127.0.0.1:
+ * @hdr_len bytes of Homa header, then @data_len bytes of payload starting
+ * at message offset @offset. The skb looks like one that came in through
+ * the loopback device (which keeps the sender's route as the skb's dst),
+ * so that the module can answer it with ICMP. Then waits for what the
+ * module sent in response to be handled.
  */
-static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
-			     unsigned int hdr_len, u32 offset, u32 data_len)
+static void homa_test_inject_from(struct homa_test_ctx *ctx, __be32 saddr,
+				  const void *hdr, unsigned int hdr_len,
+				  u32 offset, u32 data_len)
 {
 	struct kunit *test = ctx->test;
 	struct sk_buff *skb;
@@ -401,7 +466,7 @@ static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
 	iph->tot_len = htons(sizeof(*iph) + hdr_len + data_len);
 	iph->ttl = 64;
 	iph->protocol = IPPROTO_HOMA;
-	iph->saddr = htonl(INADDR_LOOPBACK);
+	iph->saddr = saddr;
 	iph->daddr = htonl(INADDR_LOOPBACK);
 	ip_send_check(iph);
 	skb_put_data(skb, hdr, hdr_len);
@@ -423,12 +488,21 @@ static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
 	homa_test_settle(ctx);
 }
 
-/* Inject a DATA packet carrying bytes [@offset, @offset + @len) of a
- * @msg_len-byte message of RPC @sender_id (the sender's id).
+/* The same from 127.0.0.1. */
+static void homa_test_inject(struct homa_test_ctx *ctx, const void *hdr,
+			     unsigned int hdr_len, u32 offset, u32 data_len)
+{
+	homa_test_inject_from(ctx, htonl(INADDR_LOOPBACK), hdr, hdr_len,
+			      offset, data_len);
+}
+
+/* Inject a DATA packet from @saddr carrying bytes [@offset, @offset +
+ * @len) of a @msg_len-byte message of RPC @sender_id (the sender's id).
  */
-static void homa_test_data_rt(struct homa_test_ctx *ctx, u16 sport,
-			      u16 dport, u64 sender_id, u32 msg_len,
-			      u32 incoming, u32 offset, u32 len, bool retransmit)
+static void homa_test_data_from(struct homa_test_ctx *ctx, __be32 saddr,
+				u16 sport, u16 dport, u64 sender_id,
+				u32 msg_len, u32 incoming, u32 offset, u32 len,
+				bool retransmit)
 {
 	struct homa_data_hdr h;
 
@@ -440,7 +514,17 @@ static void homa_test_data_rt(struct homa_test_ctx *ctx, u16 sport,
 	h.incoming = cpu_to_be32(incoming);
 	h.retransmit = retransmit;
 	h.seg.offset = cpu_to_be32(offset);
-	homa_test_inject(ctx, &h, sizeof(h), offset, len);
+	homa_test_inject_from(ctx, saddr, &h, sizeof(h), offset, len);
+}
+
+/* The same from 127.0.0.1. */
+static void homa_test_data_rt(struct homa_test_ctx *ctx, u16 sport,
+			      u16 dport, u64 sender_id, u32 msg_len,
+			      u32 incoming, u32 offset, u32 len, bool retransmit)
+{
+	homa_test_data_from(ctx, htonl(INADDR_LOOPBACK), sport, dport,
+			    sender_id, msg_len, incoming, offset, len,
+			    retransmit);
 }
 
 static void homa_test_data(struct homa_test_ctx *ctx, u16 sport, u16 dport,
@@ -726,6 +810,7 @@ static int homa_rpc_test_init(struct kunit *test)
 {
 	struct homa_test_ctx *ctx;
 	enum homa_metric m;
+	int err;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
@@ -736,6 +821,7 @@ static int homa_rpc_test_init(struct kunit *test)
 	atomic_set(&ctx->tx_packets, 0);
 	atomic_set(&ctx->rx_packets, 0);
 	atomic_set(&ctx->tap_lost, 0);
+	atomic_set(&ctx->holed, 0);
 	INIT_LIST_HEAD(&ctx->msgin.gaps);
 	skb_queue_head_init(&ctx->msgin.packets);
 
@@ -760,6 +846,13 @@ static int homa_rpc_test_init(struct kunit *test)
 	ctx->tap.func = homa_test_tap_rcv;
 	dev_add_pack(&ctx->tap);
 	ctx->tap_added = true;
+	rtnl_lock();
+	err = netdev_rx_handler_register(init_net.loopback_dev,
+					 homa_test_hole, ctx);
+	rtnl_unlock();
+	if (err)
+		return err;
+	ctx->hole_added = true;
 
 	for (m = 0; m < HOMA_NUM_METRICS; m++)
 		ctx->base[m] = homa_test_metric(ctx->hn, m);
@@ -790,6 +883,13 @@ static void homa_rpc_test_exit(struct kunit *test)
 		dev_remove_pack(&ctx->tap);
 		ctx->tap_added = false;
 		KUNIT_EXPECT_EQ(test, atomic_read(&ctx->tap_lost), 0);
+	}
+	if (ctx->hole_added) {
+		/* Waits (synchronize_net()) for handler calls in progress. */
+		rtnl_lock();
+		netdev_rx_handler_unregister(init_net.loopback_dev);
+		rtnl_unlock();
+		ctx->hole_added = false;
 	}
 	skb_queue_purge(&ctx->captured);
 	list_for_each_entry_safe(gap, next, &ctx->msgin.gaps, links)
@@ -1068,11 +1168,11 @@ static void homa_rpc_test_bad_data(struct kunit *test)
 			0);
 }
 
-/* Check captured packet @n: an ICMP port unreachable about a DATA packet
- * of client RPC @id from the client socket to port @dport.
+/* Check captured packet @n: an ICMP port unreachable about a Homa packet
+ * of type @type that RPC @id sent from port @sport to port @dport.
  */
 static void homa_test_expect_icmp(struct homa_test_ctx *ctx, unsigned int n,
-				  u16 dport, u64 id)
+				  u8 type, u16 sport, u16 dport, u64 id)
 {
 	struct sk_buff *skb = homa_test_nth(ctx, n);
 	const struct homa_common_hdr *h;
@@ -1095,8 +1195,8 @@ static void homa_test_expect_icmp(struct homa_test_ctx *ctx, unsigned int n,
 	off += inner->ihl * 4;
 	KUNIT_ASSERT_GE(test, skb->len, off + sizeof(*h));
 	h = (const struct homa_common_hdr *)(skb->data + off);
-	KUNIT_EXPECT_EQ(test, h->type, HOMA_PKT_DATA);
-	KUNIT_EXPECT_EQ(test, ntohs(h->sport), ctx->client_port);
+	KUNIT_EXPECT_EQ(test, h->type, type);
+	KUNIT_EXPECT_EQ(test, ntohs(h->sport), sport);
 	KUNIT_EXPECT_EQ(test, ntohs(h->dport), dport);
 	KUNIT_EXPECT_EQ(test, be64_to_cpu(h->sender_id), id);
 }
@@ -1122,7 +1222,8 @@ static void homa_rpc_test_no_server(struct kunit *test)
 			1);
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_SERVER_RPCS), 0);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
-	homa_test_expect_icmp(ctx, 0, port, 1300);
+	homa_test_expect_icmp(ctx, 0, HOMA_PKT_DATA, ctx->client_port, port,
+			      1300);
 
 	/* No socket at all. */
 	homa_test_data(ctx, ctx->client_port, HOMA_TEST_FREE_PORT, 1302, 100,
@@ -1131,7 +1232,8 @@ static void homa_rpc_test_no_server(struct kunit *test)
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
 			1);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
-	homa_test_expect_icmp(ctx, 1, HOMA_TEST_FREE_PORT, 1302);
+	homa_test_expect_icmp(ctx, 1, HOMA_PKT_DATA, ctx->client_port,
+			      HOMA_TEST_FREE_PORT, 1302);
 
 	/* SO_HOMA_SERVER: now the request makes an RPC, silently. */
 	KUNIT_ASSERT_EQ(test, homa_test_setsockopt(ctx->extra_sock,
@@ -1677,7 +1779,7 @@ static void homa_test_expect_resend(struct homa_test_ctx *ctx, unsigned int n,
 }
 
 /* A server receiving a request from a client that went silent (its port
- * has no socket, so RESENDs vanish): RESEND for the missing bytes after
+ * has no socket, and homa_test_hole() makes RESENDs vanish): RESEND for the missing bytes after
  * resend_ticks, again every resend_interval; a packet from the client
  * restarts the count and the next RESEND asks for the remaining gap; the
  * RPC ends after timeout_ticks of silence.
@@ -1729,6 +1831,12 @@ static void homa_rpc_test_timer_resend_timeout(struct kunit *test)
 					      HOMA_PKT_RESEND -
 					      HOMA_PKT_MIN_TYPE),
 			homa_test_ncaptured(ctx));
+	/* Every RESEND vanished: none drew an ICMP error. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed),
+			homa_test_ncaptured(ctx));
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			0);
 	homa_test_expect_budget(ctx, 0, 0);
 }
 
@@ -1816,7 +1924,7 @@ static void homa_rpc_test_timer_resend_limit(struct kunit *test)
 	struct homa_test_ctx *ctx = test->priv;
 
 	homa_test_timer_params(ctx);
-	/* Two requests from a port without a socket: RESENDs vanish. The
+	/* Two requests from HOMA_TEST_FREE_PORT: RESENDs vanish. The
 	 * second packet from 127.0.0.1 also makes the peer "answered".
 	 */
 	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6300,
@@ -1836,6 +1944,8 @@ static void homa_rpc_test_timer_resend_limit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
 			1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed), 4);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 2);
 }
 
 /* Sender id of captured Homa packet @n (any type). */
@@ -1886,6 +1996,8 @@ static void homa_rpc_test_timer_resend_turns(struct kunit *test)
 		KUNIT_EXPECT_GE_MSG(test, got[i], 1, "RPC %u never asked", i);
 	KUNIT_EXPECT_GT(test, homa_test_delta(ctx, HOMA_MET_RESENDS_LIMITED),
 			0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed), n);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 4);
 }
 
 /* A server that sent its whole response asks for an ack after
@@ -2012,8 +2124,11 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	homa_test_get_rpc(hsk, id, &r);
 	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_FAILED);
 
-	/* Restart after RPC_UNKNOWN. */
+	/* Restart after RPC_UNKNOWN. So far the RPC's RESENDs alone went
+	 * out, all into the hole.
+	 */
 	n = homa_test_ncaptured(ctx);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed), n);
 	err = -ENOMEM;
 	spin_lock_bh(&hsk->lock);
 	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_SERVER_PORT);
@@ -2066,6 +2181,128 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	homa_test_ticks(ctx, 9);
 	homa_test_get_rpc(hsk, id2, &r);
 	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_OUTGOING);
+	/* Nothing to the server went into the hole. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed), n);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			0);
+}
+
+/* ---------------------------------------------------------------------
+ * ICMP port unreachable for packets whose sender waits for an answer.
+ */
+
+/* A RESEND (from a client) and a NEED_ACK (from a server) for a port no
+ * socket has are answered with ICMP port unreachable, as DATA is, so that
+ * their senders stop asking; a GRANT, whose sender waits for nothing,
+ * draws none. Each counts once in pkts_dropped_no_socket. The ICMP errors
+ * come back to sockets with no such RPCs and end nothing.
+ */
+static void homa_rpc_test_no_socket_icmp(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_DEAD_PORT, 1400, 0,
+			 100);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_icmp(ctx, 0, HOMA_PKT_RESEND, ctx->client_port,
+			      HOMA_TEST_DEAD_PORT, 1400);
+
+	homa_test_ctl(ctx, HOMA_PKT_NEED_ACK, HOMA_TEST_SERVER_PORT,
+		      HOMA_TEST_DEAD_PORT, 1401);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			2);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_icmp(ctx, 1, HOMA_PKT_NEED_ACK, HOMA_TEST_SERVER_PORT,
+			      HOMA_TEST_DEAD_PORT, 1401);
+
+	homa_test_grant(ctx, HOMA_TEST_SERVER_PORT, HOMA_TEST_DEAD_PORT, 1401,
+			100);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			3);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_RCVD +
+					HOMA_PKT_RESEND - HOMA_PKT_MIN_TYPE),
+			1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_RCVD +
+					HOMA_PKT_NEED_ACK - HOMA_PKT_MIN_TYPE),
+			1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_RPCS_ICMP_ABORTED), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->client), 0);
+	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctx->holed), 0);
+}
+
+/* A port unreachable about a packet a server RPC sent says the client's
+ * socket is gone: every server RPC of that client address and port ends
+ * (ICMP is rate-limited, so one error speaks for all of them), whether
+ * its request is complete or not. Server RPCs of another port of that
+ * host, or of the same port on another host, stay.
+ */
+static void homa_rpc_test_icmp_ends_client_rpcs(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_sock s;
+	struct homa_test_rpc r;
+
+	homa_test_set_region(ctx, ctx->server_sock);
+	/* From 127.0.0.1:HOMA_TEST_DEAD_PORT: two whole requests and part
+	 * of a third.
+	 */
+	homa_test_data(ctx, HOMA_TEST_DEAD_PORT, HOMA_TEST_SERVER_PORT, 7000,
+		       100, 100, 0, 100);
+	homa_test_data(ctx, HOMA_TEST_DEAD_PORT, HOMA_TEST_SERVER_PORT, 7002,
+		       3000, 3000, 0, 1000);
+	homa_test_data(ctx, HOMA_TEST_DEAD_PORT, HOMA_TEST_SERVER_PORT, 7004,
+		       100, 100, 0, 100);
+	/* The client socket's port, and the same port on 127.0.0.2. */
+	homa_test_request(ctx, 7006, 100, 100, 0, 100);
+	homa_test_data_from(ctx, htonl(INADDR_LOOPBACK + 1),
+			    HOMA_TEST_DEAD_PORT, HOMA_TEST_SERVER_PORT, 7008,
+			    100, 100, 0, 100, false);
+	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 5);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 0);
+
+	/* The response to 7000 goes to the dead port and draws the ICMP. */
+	homa_test_respond(ctx, 7001, 500);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_data(ctx, 0, HOMA_TEST_SERVER_PORT,
+			      HOMA_TEST_DEAD_PORT, 7001, 500, 500, 0, 500);
+	homa_test_expect_icmp(ctx, 1, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
+			      HOMA_TEST_DEAD_PORT, 7001);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
+			1);
+	KUNIT_EXPECT_EQ(test,
+			homa_test_delta(ctx, HOMA_MET_RPCS_ICMP_ABORTED), 3);
+
+	homa_test_get_rpc(ctx->server, 7001, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	homa_test_get_rpc(ctx->server, 7003, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	homa_test_get_rpc(ctx->server, 7005, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	homa_test_get_rpc(ctx->server, 7007, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	homa_test_get_rpc(ctx->server, 7009, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
+	homa_test_get_sock(ctx->server, &s);
+	KUNIT_EXPECT_EQ(test, s.num_rpcs, 2);
+	KUNIT_EXPECT_EQ(test, s.wmem_queued, 0);
+	/* The partial request's charge went with it. */
+	homa_test_expect_budget(ctx, 0, 0);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
 }
 
 static struct kunit_case homa_rpc_test_cases[] = {
@@ -2088,6 +2325,8 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
+	KUNIT_CASE(homa_rpc_test_no_socket_icmp),
+	KUNIT_CASE(homa_rpc_test_icmp_ends_client_rpcs),
 	{}
 };
 

@@ -12,8 +12,9 @@ with a large resend_ticks, so that they do not add to them):
 - a packet shorter than its type's header adds one to pkts_dropped_short,
   an unknown type one to pkts_dropped_bad_type;
 - a well-formed packet of type T adds one to pkts_rcvd_T and then, for a
-  port with no socket, one to pkts_dropped_no_socket (a DATA packet is
-  also answered with an ICMP port unreachable, seen on a raw ICMP socket);
+  port with no socket, one to pkts_dropped_no_socket (DATA, RESEND and
+  NEED_ACK, whose senders wait for an answer, are also answered with an
+  ICMP port unreachable, seen on a raw ICMP socket);
 - to a bound server socket: DATA with lengths or offsets out of range and
   an ACK with more than 5 acks count in pkts_dropped_bad_data, a GRANT or
   DATA for an RPC that does not exist in pkts_dropped_unknown_rpc, DATA
@@ -79,6 +80,8 @@ REQUIRED = (["sockets_created", "sockets_closed", "client_rpcs",
 
 SPORT = 999           # the injector's Homa port: no socket has it
 NO_SOCKET_PORT = 100  # no socket has it either
+# Types answered with ICMP port unreachable when no socket has the port.
+ICMP_ANSWERED = ("DATA", "RESEND", "NEED_ACK")
 SERVER_PORT = 4000    # a bound server socket with a receive buffer
 STALL_PORT = 4001     # a bound server socket without a receive buffer
 SENDER_ID = 1234      # even: the sender is a client
@@ -315,10 +318,10 @@ def check_no_socket(t, inj, icmp):
                     % (name, len(pkt), name),
                     lambda p=pkt: inj.send(p),
                     {"pkts_rcvd_" + name: 1, "pkts_dropped_no_socket": 1})
-        if ptype == DATA:
-            t.is_(icmp.collect(1), [("DATA", NO_SOCKET_PORT)],
-                  "that DATA packet is answered with one ICMP port "
-                  "unreachable")
+        if name in ICMP_ANSWERED:
+            t.is_(icmp.collect(1), [(name, NO_SOCKET_PORT)],
+                  "that %s packet is answered with one ICMP port "
+                  "unreachable (its sender waits for an answer)" % name)
             icmp.drain()
     t.is_(icmp.collect(0), [],
           "no ICMP port unreachable for the other types")
@@ -544,7 +547,8 @@ def main():
                         ("request_ack_ticks", 100000)):
         with open("/proc/sys/net/homa/" + name, "w") as f:
             f.write(str(value))
-    t = Tap(2 + 2 + (len(TYPES) + 2) + len(TYPES) + 2 + len(BAD_TYPES) + 1 +
+    t = Tap(2 + 2 + (len(TYPES) + len(ICMP_ANSWERED) + 1) + len(TYPES) + 2 +
+            len(BAD_TYPES) + 1 +
             (5 + 3 + 2 + len(CONTROL_CASES)) + 21 + 3 + 1)
     inj = Injector()
     icmp = IcmpSniffer()

@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NUM_TESTS	137
+#define NUM_TESTS	139
 #define PORT_BASE	5100
 #define REGION_BPAGES	200
 #define KMEMLEAK	"/sys/kernel/debug/kmemleak"
@@ -1627,7 +1627,8 @@ static void test_robustness(void)
 	struct homa_recvmsg_args ra, sra;
 	struct homa_info info;
 	struct hsock c, s;
-	uint64_t id;
+	uint64_t id, id2;
+	long aborted;
 	double end;
 	int ret;
 
@@ -1655,24 +1656,35 @@ static void test_robustness(void)
 	       (unsigned long long)info.bpool_avail_bytes);
 	hs_close(&c);
 
-	/* The client closes before the server answers: the response meets
-	 * ICMP port unreachable and the server RPC goes away.
+	/* The client closes before the server answers: the response to one
+	 * request meets ICMP port unreachable, and that error ends every
+	 * server RPC of the closed socket, also the request the server has
+	 * not read yet (nobody waits for its response).
 	 */
 	hs_open(&c, AF_INET, 20, 0);
-	request(&c, PORT_BASE + 12, 92, 100, 0);
-	request(&c, PORT_BASE + 12, 93, 300000, 0);
-	usleep(300000);
+	id = request(&c, PORT_BASE + 12, 92, 100, 0);
+	id2 = request(&c, PORT_BASE + 12, 93, 300000, 0);
+	result(wait_rpc_flags(s.fd, id | 1, HOMA_RPC_RX_READY, NULL, 10) &&
+	       wait_rpc_flags(s.fd, id2 | 1, HOMA_RPC_RX_READY, NULL, 10),
+	       "two requests of one client socket wait at the server",
+	       "not both ready in 10 s");
+	aborted = metric("rpcs_icmp_aborted");
 	hs_close(&c);
-	echo_one(&s, &sra, 0);
 	echo_one(&s, &sra, 0);
 	end = now() + 5;
 	do {
 		get_info(s.fd, &info, NULL, 0);
 		usleep(2000);
 	} while (info.num_rpcs && now() < end);
-	result(info.num_rpcs == 0,
-	       "responses to a closed client socket: server RPCs end (ICMP)",
-	       "num_rpcs %u", info.num_rpcs);
+	aborted = metric("rpcs_icmp_aborted") - aborted;
+	result(info.num_rpcs == 0 && aborted == 2,
+	       "a response to a closed client socket: its server RPCs end (ICMP)",
+	       "num_rpcs %u, rpcs_icmp_aborted +%ld", info.num_rpcs, aborted);
+	ret = hrecv(s.fd, &sra, 0, MSG_DONTWAIT, NULL, NULL);
+	result(ret == -1 && errno == EAGAIN,
+	       "... the request not read yet is not delivered",
+	       "recvmsg -> %d errno %d id %llu", ret, errno,
+	       (unsigned long long)sra.id);
 	hs_close(&s);
 }
 
