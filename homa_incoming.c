@@ -660,12 +660,16 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 }
 
 /* A packet from @peer reached one of our sockets: the host is alive. Its
- * RESENDs are answered, and its RPCs may not time out yet (homa_timer.c).
+ * RESENDs are answered, its RPCs may not time out yet (homa_timer.c), and
+ * our next packet to it confirms its neighbour entry (peers exist only for
+ * hosts that exchanged a request with us, so the host knows our address).
  */
 static void homa_peer_heard(struct homa_net *hn, struct homa_peer *peer)
 {
 	u32 now = READ_ONCE(hn->timer.ticks);
 
+	if (!READ_ONCE(peer->confirm_neigh))
+		WRITE_ONCE(peer->confirm_neigh, true);
 	if (READ_ONCE(peer->outstanding_resends))
 		WRITE_ONCE(peer->outstanding_resends, 0);
 	if (READ_ONCE(peer->heard_tick) != now)

@@ -79,6 +79,10 @@ static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 		return PTR_ERR(dst);
 	}
 	skb_dst_set(skb, dst);
+	if (READ_ONCE(peer->confirm_neigh)) {
+		WRITE_ONCE(peer->confirm_neigh, false);
+		skb_set_dst_pending_confirm(skb, 1);
+	}
 	skb_set_owner_w(skb, sk);
 	skb->ip_summed = CHECKSUM_NONE;
 	if (homa_peer_is_v4(peer))

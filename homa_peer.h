@@ -87,6 +87,15 @@ struct homa_peer {
 	 */
 	u32 heard_tick;
 
+	/**
+	 * @confirm_neigh: The host sent us a packet since our last packet to
+	 * it: the next one asks IP to confirm the link-layer neighbour
+	 * (skb->dst_pending_confirm, as TCP does when an ACK shows progress),
+	 * so that ARP/ND do not probe, and under load lose, a neighbour we
+	 * are talking to. Lock-free, like @outstanding_resends.
+	 */
+	bool confirm_neigh;
+
 	/** @resend_tick: Timer tick of the latest RESEND to the host. */
 	u32 resend_tick;
 

@@ -64,6 +64,7 @@ all_tests=(
 	bench_micro_test.py
 	rpc_paths.sh
 	netem_test.sh
+	neigh_test.sh
 	fuzz_test.py
 	cperf_test.sh
 	kmemleak_test.py
