@@ -32,7 +32,7 @@
 #               every unfinished client RPC fails with ETIMEDOUT (or
 #               EHOSTUNREACH, when the client's ARP/ND entry for the
 #               server fails first and IP says so with ICMP), within
-#               timeout_ticks (at tick_usecs) plus a margin (6 s; 10 s on
+#               timeout_ticks (at tick_usecs) plus a margin (6 s; 20 s on
 #               the debug kernel: under load the timer's ticks come late,
 #               and the peer host must be silent as long as the RPC)
 #   dead-ns     the server's namespace goes away (its link down, the
@@ -123,7 +123,7 @@ done
 # TCP is compared over veth; over the NICs it would only add time.
 [[ $path == nic* ]] && tcp=${tcp:-0}
 if [ $debug = 1 ]; then
-	count=100 stall=60 margin=10 soak_count=1000 tcp=${tcp:-0}
+	count=100 stall=60 margin=20 soak_count=1000 tcp=${tcp:-0}
 	# The debug kernel over the NICs: one setting (not yet measured
 	# with all of them).
 	[[ $path == nic* ]] && [ "$settings" = "$ALL_SETTINGS" ] &&
