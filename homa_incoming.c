@@ -545,7 +545,8 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
  * of our RPCs. A client that has no response bytes yet sends its request
  * again from the start (the server lost it, or never got it); one that
  * has part of the response fails with ECONNRESET (the request may not be
- * executed twice). A server frees the RPC (the client finished or
+ * executed twice) once RESENDs of HOMA_UNKNOWN_ROUNDS rounds drew one. A
+ * server frees the RPC (the client finished or
  * abandoned it).
  *
  * RPC_UNKNOWN answers a RESEND. If we sent none since the peer last sent
@@ -583,14 +584,18 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_rpc_restart(rpc);
 		homa_metric_inc(hn, HOMA_MET_CLIENT_RPC_RESTARTS);
 	} else if (rpc->state == HOMA_RPC_INCOMING &&
-		   !(rpc->flags & HOMA_RPC_F_READY) && ++rpc->unknowns >= 2) {
+		   !(rpc->flags & HOMA_RPC_F_READY) &&
+		   rpc->unknown_tick != rpc->resend_tick) {
 		/* Part of the response came, so the server executed the
 		 * request and then lost it: running it again could execute
-		 * it twice. Fail instead, once a second RESEND drew
-		 * RPC_UNKNOWN too (the first may be a late answer from before
-		 * the request arrived; the next RESEND tells).
+		 * it twice. Fail instead, once RESENDs of HOMA_UNKNOWN_ROUNDS
+		 * rounds drew RPC_UNKNOWN (one round's may all be late
+		 * answers from before the request arrived; see
+		 * homa_rpc.unknowns).
 		 */
-		homa_rpc_abort(rpc, ECONNRESET);
+		rpc->unknown_tick = rpc->resend_tick;
+		if (++rpc->unknowns >= HOMA_UNKNOWN_ROUNDS)
+			homa_rpc_abort(rpc, ECONNRESET);
 	}
 	spin_unlock_bh(&hsk->lock);
 	consume_skb(skb);

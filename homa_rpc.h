@@ -46,6 +46,11 @@ enum homa_rpc_state {
 	HOMA_RPC_DEAD,
 };
 
+/* RESEND rounds answered by RPC_UNKNOWN after which a client that has
+ * part of its response gives up (ECONNRESET); see homa_rpc.unknowns.
+ */
+#define HOMA_UNKNOWN_ROUNDS	3
+
 /* Bits of homa_rpc.flags. */
 #define HOMA_RPC_F_PRIVATE	0x01	/* response only for recvmsg(id) */
 #define HOMA_RPC_F_READY	0x02	/* incoming message (or error) ready */
@@ -202,12 +207,19 @@ struct homa_rpc {
 	u32 unanswered;
 
 	/**
-	 * @unknowns: RPC_UNKNOWNs received since the peer last sent anything
-	 * else about this RPC. A client with part of the response fails only
-	 * on the second: the first may be a late answer to a RESEND that
-	 * reached the server before the request did (reordering).
+	 * @unknowns: RESEND rounds (values of @resend_tick) whose RESENDs
+	 * drew RPC_UNKNOWN since the peer last sent anything else about this
+	 * RPC. A client with part of the response fails only after
+	 * HOMA_UNKNOWN_ROUNDS of them: RPC_UNKNOWNs that answer RESENDs sent
+	 * before the request reached the server can arrive late, several
+	 * together, and after the first response bytes (reordering, a
+	 * neighbour's queue); a server that really lost the RPC answers every
+	 * round.
 	 */
 	u32 unknowns;
+
+	/** @unknown_tick: The @resend_tick last counted in @unknowns. */
+	u32 unknown_tick;
 
 	/** @msgout: The message we send. */
 	struct homa_msgout msgout;
@@ -246,6 +258,7 @@ static inline void homa_rpc_heard(struct homa_rpc *rpc)
 	rpc->resend_tick = 0;
 	rpc->unanswered = 0;
 	rpc->unknowns = 0;
+	rpc->unknown_tick = 0;
 }
 
 /**

@@ -2305,6 +2305,95 @@ static void homa_rpc_test_icmp_ends_client_rpcs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
 }
 
+/* Pretend the client RPC @id sent a RESEND in tick @tick (a new round). */
+static void homa_test_resend_round(struct homa_test_ctx *ctx, u64 id,
+				   u32 tick)
+{
+	struct homa_rpc *rpc;
+
+	spin_lock_bh(&ctx->client->lock);
+	rpc = homa_rpc_find_client(ctx->client, id);
+	if (rpc)
+		rpc->resend_tick = tick;
+	spin_unlock_bh(&ctx->client->lock);
+	KUNIT_ASSERT_NOT_NULL(ctx->test, rpc);
+}
+
+/* A client with part of its response fails with ECONNRESET only when
+ * RESENDs of HOMA_UNKNOWN_ROUNDS different rounds drew RPC_UNKNOWN: any
+ * number of them answering one round (late answers to RESENDs sent before
+ * the server had the request) leave it alone, and response data starts
+ * the count again.
+ */
+static void homa_rpc_test_client_unknown_rounds(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_sock *hsk = ctx->client;
+	struct homa_test_rpc r;
+	struct homa_peer *peer;
+	struct in6_addr addr;
+	struct homa_rpc *rpc;
+	int i, err = -ENOMEM;
+	u64 id = 0;
+	u32 t;
+	u8 *buf;
+
+	homa_test_timer_params(ctx);
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
+	peer = homa_peer_get(ctx->hn, &addr);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	buf = kvzalloc(200, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	/* A request to the black-hole port, as if sent. */
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_FREE_PORT);
+	if (rpc) {
+		id = rpc->id;
+		err = homa_msgout_init(rpc, buf, 200);
+		buf = NULL;
+		rpc->msgout.next_offset = 200;
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	/* The first third of the response. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1,
+		       3000, 3000, 0, 1000);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_ASSERT_EQ(test, r.state, HOMA_RPC_INCOMING);
+
+	t = READ_ONCE(ctx->hn->timer.ticks) + 100;
+	for (i = 0; i < HOMA_UNKNOWN_ROUNDS - 1; i++) {
+		homa_test_resend_round(ctx, id, t + i);
+		homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_FREE_PORT,
+			      ctx->client_port, id | 1);
+		homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_FREE_PORT,
+			      ctx->client_port, id | 1);
+		homa_test_get_rpc(hsk, id, &r);
+		KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+	}
+	/* More response data: the peer has the RPC after all. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1,
+		       3000, 3000, 1000, 1000);
+	for (i = 0; i < HOMA_UNKNOWN_ROUNDS - 1; i++) {
+		homa_test_resend_round(ctx, id, t + 10 + i);
+		homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_FREE_PORT,
+			      ctx->client_port, id | 1);
+	}
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+
+	/* One more round: the server lost the RPC. */
+	homa_test_resend_round(ctx, id, t + 20);
+	homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	homa_test_get_rpc(hsk, id, &r);
+	KUNIT_ASSERT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_FAILED);
+	KUNIT_EXPECT_EQ(test, r.error, ECONNRESET);
+}
+
 static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_msgin_add),
 	KUNIT_CASE(homa_rpc_test_msgin_add_max_gaps),
@@ -2325,6 +2414,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
+	KUNIT_CASE(homa_rpc_test_client_unknown_rounds),
 	KUNIT_CASE(homa_rpc_test_no_socket_icmp),
 	KUNIT_CASE(homa_rpc_test_icmp_ends_client_rpcs),
 	{}
