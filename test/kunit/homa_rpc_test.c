@@ -2052,6 +2052,37 @@ static void homa_rpc_test_timer_need_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
 }
 
+/* A client RPC to @dport on @peer whose @len-byte request counts as sent
+ * (no packet goes out, so a port nobody has draws no ICMP error).
+ * Return: its id.
+ */
+static u64 homa_test_client_sent(struct homa_test_ctx *ctx,
+				 struct homa_peer *peer, u16 dport, int len)
+{
+	struct homa_sock *hsk = ctx->client;
+	struct homa_rpc *rpc;
+	int i, err = -ENOMEM;
+	u64 id = 0;
+	u8 *buf;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(ctx->test, buf);
+	for (i = 0; i < len; i++)
+		buf[i] = homa_test_byte(i);
+	spin_lock_bh(&hsk->lock);
+	rpc = homa_rpc_alloc_client(hsk, peer, dport);
+	if (rpc) {
+		id = rpc->id;
+		err = homa_msgout_init(rpc, buf, len);
+		buf = NULL;
+		rpc->msgout.next_offset = len;
+	}
+	spin_unlock_bh(&hsk->lock);
+	kvfree(buf);
+	KUNIT_ASSERT_EQ(ctx->test, err, 0);
+	return id;
+}
+
 /* A client RPC whose server says nothing: RESEND for the start of the
  * response after resend_ticks, then the RPC fails with ETIMEDOUT (and is
  * ready for recvmsg). RPC_UNKNOWN from the server restarts another
@@ -2069,8 +2100,8 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	struct homa_rpc *rpc;
 	u64 id = 0, id2 = 0;
 	int err = -ENOMEM;
-	u8 *buf, *buf2;
 	unsigned int n;
+	u8 *buf2;
 	int i;
 
 	homa_test_timer_params(ctx);
@@ -2078,32 +2109,13 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
 	peer = homa_peer_get(ctx->hn, &addr);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
-	buf = kvmalloc(200, GFP_KERNEL);
 	buf2 = kvmalloc(200, GFP_KERNEL);
-	if (!buf || !buf2) {
-		kvfree(buf);
-		kvfree(buf2);
-	}
-	KUNIT_ASSERT_TRUE(test, buf && buf2);
-	for (i = 0; i < 200; i++) {
-		buf[i] = homa_test_byte(i);
+	KUNIT_ASSERT_NOT_NULL(test, buf2);
+	for (i = 0; i < 200; i++)
 		buf2[i] = homa_test_byte(i);
-	}
 
-	/* A request to a port nobody has, as if sent (no packet, so no
-	 * ICMP error ends it first).
-	 */
-	spin_lock_bh(&hsk->lock);
-	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_FREE_PORT);
-	if (rpc) {
-		id = rpc->id;
-		err = homa_msgout_init(rpc, buf, 200);
-		buf = NULL;
-		rpc->msgout.next_offset = 200;
-	}
-	spin_unlock_bh(&hsk->lock);
-	kvfree(buf);
-	KUNIT_ASSERT_EQ(test, err, 0);
+	/* A request to a port nobody has, as if sent. */
+	id = homa_test_client_sent(ctx, peer, HOMA_TEST_FREE_PORT, 200);
 
 	homa_test_ticks(ctx, 3);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
@@ -2332,30 +2344,16 @@ static void homa_rpc_test_client_unknown_rounds(struct kunit *test)
 	struct homa_test_rpc r;
 	struct homa_peer *peer;
 	struct in6_addr addr;
-	struct homa_rpc *rpc;
-	int i, err = -ENOMEM;
-	u64 id = 0;
+	u64 id;
 	u32 t;
-	u8 *buf;
+	int i;
 
 	homa_test_timer_params(ctx);
 	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
 	peer = homa_peer_get(ctx->hn, &addr);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
-	buf = kvzalloc(200, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
 	/* A request to the black-hole port, as if sent. */
-	spin_lock_bh(&hsk->lock);
-	rpc = homa_rpc_alloc_client(hsk, peer, HOMA_TEST_FREE_PORT);
-	if (rpc) {
-		id = rpc->id;
-		err = homa_msgout_init(rpc, buf, 200);
-		buf = NULL;
-		rpc->msgout.next_offset = 200;
-	}
-	spin_unlock_bh(&hsk->lock);
-	kvfree(buf);
-	KUNIT_ASSERT_EQ(test, err, 0);
+	id = homa_test_client_sent(ctx, peer, HOMA_TEST_FREE_PORT, 200);
 
 	/* The first third of the response. */
 	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1,
