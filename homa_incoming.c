@@ -546,8 +546,7 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
  * again from the start (the server lost it, or never got it); one that
  * has part of the response fails with ECONNRESET (the request may not be
  * executed twice) once RESENDs of HOMA_UNKNOWN_ROUNDS rounds drew one. A
- * server frees the RPC (the client finished or
- * abandoned it).
+ * server frees the RPC (the client finished or abandoned it).
  *
  * RPC_UNKNOWN answers a RESEND. If we sent none since the peer last sent
  * us anything about the RPC, it answers an older RESEND and was overtaken
