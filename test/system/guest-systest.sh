@@ -76,16 +76,20 @@ nic_tests=(
 	netem_test.sh
 )
 # Open bug, seen only with the debug kernel: rpc_paths.sh on veth under
-# 4 x 50 in flight stalls. The NEED_ACK/RESEND storm to closed client
+# 4 x 50 in flight collapses. The NEED_ACK/RESEND storm to closed client
 # ports once blamed for it is gone (those packets draw ICMP port
-# unreachable now, which ends all server RPCs of the dead port: 877
-# NEED_ACK in a veth IPv4 run, 21,217 before), but public responses still
-# never leave the server (s.pkts_sent_DATA 1122 for 200 responses, 6598
-# BUSY answers to the client's RESENDs) and the client gives up after
-# 20 s without a completion (veth IPv4/IPv6, veth-gro IPv6). Until it is
-# fixed the debug kernel runs rpc_paths.sh only when it is named
-# (run-systest.sh --kernel debug -- rpc_paths.sh); netem_test.sh runs.
-debug_excluded=" rpc_paths.sh "
+# unreachable now: 877 NEED_ACK in a veth IPv4 run, 21,217 before); what
+# is left is RESEND/BUSY pairs, every 5 ms for every waiting RPC, that
+# fill the slow guest's backlogs (6,500-9,800 softnet drops) so that the
+# data hardly moves (13-44 of 200 RPCs complete before the client gives
+# up). A per-RPC BUSY backoff (branch inhost, perf.txt) got 193 of 200
+# through. Until it is fixed the debug kernel runs rpc_paths.sh only when
+# it is named (run-systest.sh --kernel debug -- rpc_paths.sh).
+# neigh_test.sh on the debug kernel: its clients start so slowly (one
+# process per 200 RPCs) that the neighbour entry can go stale and into
+# PROBE before the traffic that would confirm it resumes, and the dropped
+# probes then fail it (IPv6 failed so in CI); the stock kernel runs it.
+debug_excluded=" rpc_paths.sh neigh_test.sh "
 if [ $# -gt 0 ]; then
 	tests=("$@")
 elif [ -n "${HOMA_VM_NICS:-}" ]; then
