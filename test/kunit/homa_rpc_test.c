@@ -1608,6 +1608,18 @@ static void homa_rpc_test_client_unknown_response(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
 }
 
+/* The peer for 127.0.0.1, where the tests' client sockets live. */
+static struct homa_peer *homa_test_lo_peer(struct homa_test_ctx *ctx)
+{
+	struct homa_peer *peer;
+	struct in6_addr addr;
+
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
+	peer = homa_peer_get(ctx->hn, &addr);
+	KUNIT_ASSERT_FALSE(ctx->test, IS_ERR(peer));
+	return peer;
+}
+
 /* Client side, end to end over loopback: a client RPC's request reaches
  * the server socket; a response from the wrong port is dropped, and so is
  * one the socket has no room for (the RPC stays OUTGOING); the response
@@ -1621,7 +1633,6 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	const struct homa_ack_hdr *ack;
 	struct homa_peer *peer;
 	struct homa_test_rpc r;
-	struct in6_addr addr;
 	struct homa_rpc *rpc;
 	unsigned int len;
 	int i, err = -ENOMEM;
@@ -1629,9 +1640,7 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	u64 id = 0;
 	u8 *buf;
 
-	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
-	peer = homa_peer_get(ctx->hn, &addr);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	peer = homa_test_lo_peer(ctx);
 	buf = kvmalloc(200, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	for (i = 0; i < 200; i++)
@@ -2052,6 +2061,20 @@ static void homa_rpc_test_timer_need_ack(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
 }
 
+/* Pretend the client RPC @id sent a RESEND in tick @tick (a new round). */
+static void homa_test_resend_round(struct homa_test_ctx *ctx, u64 id,
+				   u32 tick)
+{
+	struct homa_rpc *rpc;
+
+	spin_lock_bh(&ctx->client->lock);
+	rpc = homa_rpc_find_client(ctx->client, id);
+	if (rpc)
+		rpc->resend_tick = tick;
+	spin_unlock_bh(&ctx->client->lock);
+	KUNIT_ASSERT_NOT_NULL(ctx->test, rpc);
+}
+
 /* A client RPC to @dport on @peer whose @len-byte request counts as sent
  * (no packet goes out, so a port nobody has draws no ICMP error).
  * Return: its id.
@@ -2096,7 +2119,6 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	struct homa_sock *hsk = ctx->client;
 	struct homa_test_rpc r;
 	struct homa_peer *peer;
-	struct in6_addr addr;
 	struct homa_rpc *rpc;
 	u64 id = 0, id2 = 0;
 	int err = -ENOMEM;
@@ -2106,9 +2128,7 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 
 	homa_test_timer_params(ctx);
 	WRITE_ONCE(ctx->hn->params.unsched_bytes, 5000);
-	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
-	peer = homa_peer_get(ctx->hn, &addr);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	peer = homa_test_lo_peer(ctx);
 	buf2 = kvmalloc(200, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf2);
 	for (i = 0; i < 200; i++)
@@ -2166,12 +2186,8 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	/* As if a RESEND had gone out this tick (the server's BUSY would
 	 * answer a real one first).
 	 */
-	spin_lock_bh(&hsk->lock);
-	rpc = homa_rpc_find_client(hsk, id2);
-	if (rpc)
-		rpc->resend_tick = READ_ONCE(ctx->hn->timer.ticks) ? : 1;
-	spin_unlock_bh(&hsk->lock);
-	KUNIT_ASSERT_NOT_NULL(test, rpc);
+	homa_test_resend_round(ctx, id2,
+			       READ_ONCE(ctx->hn->timer.ticks) ? : 1);
 	homa_test_ctl(ctx, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
 		      ctx->client_port, id2 | 1);
 	KUNIT_EXPECT_EQ(test,
@@ -2317,20 +2333,6 @@ static void homa_rpc_test_icmp_ends_client_rpcs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
 }
 
-/* Pretend the client RPC @id sent a RESEND in tick @tick (a new round). */
-static void homa_test_resend_round(struct homa_test_ctx *ctx, u64 id,
-				   u32 tick)
-{
-	struct homa_rpc *rpc;
-
-	spin_lock_bh(&ctx->client->lock);
-	rpc = homa_rpc_find_client(ctx->client, id);
-	if (rpc)
-		rpc->resend_tick = tick;
-	spin_unlock_bh(&ctx->client->lock);
-	KUNIT_ASSERT_NOT_NULL(ctx->test, rpc);
-}
-
 /* A client with part of its response fails with ECONNRESET only when
  * RESENDs of HOMA_UNKNOWN_ROUNDS different rounds drew RPC_UNKNOWN: any
  * number of them answering one round (late answers to RESENDs sent before
@@ -2343,15 +2345,12 @@ static void homa_rpc_test_client_unknown_rounds(struct kunit *test)
 	struct homa_sock *hsk = ctx->client;
 	struct homa_test_rpc r;
 	struct homa_peer *peer;
-	struct in6_addr addr;
 	u64 id;
 	u32 t;
 	int i;
 
 	homa_test_timer_params(ctx);
-	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &addr);
-	peer = homa_peer_get(ctx->hn, &addr);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	peer = homa_test_lo_peer(ctx);
 	/* A request to the black-hole port, as if sent. */
 	id = homa_test_client_sent(ctx, peer, HOMA_TEST_FREE_PORT, 200);
 
