@@ -206,6 +206,7 @@ void homa_timer_init(struct homa_net *hn);
 void homa_timer_start(struct homa_net *hn);
 void homa_timer_stop(struct homa_net *hn);
 void homa_timer_tick(struct homa_net *hn);
+void homa_rpc_answered(struct homa_rpc *rpc, bool late);
 
 /* homa_incoming.c */
 int homa_rcv(struct sk_buff *skb);
@@ -230,6 +231,7 @@ void homa_xmit_data(struct homa_rpc *rpc);
 void homa_sock_resume(struct work_struct *work);
 void homa_write_space(struct sock *sk);
 int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end);
+u32 homa_msgout_young(const struct homa_msgout *m, u32 now, u32 age);
 int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
 		      unsigned int len);
 int homa_xmit_control_to(struct homa_sock *hsk, struct homa_peer *peer,

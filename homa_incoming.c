@@ -319,6 +319,7 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			homa_metric_inc(hn, HOMA_MET_SERVER_RPCS);
 		}
 	}
+	homa_rpc_answered(rpc, !h->retransmit);
 	homa_rpc_heard(rpc);
 	/* A client's first response packet moves it from OUTGOING. */
 	if (rpc->state != HOMA_RPC_INCOMING &&
@@ -575,6 +576,7 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_DUP);
 		return;
 	}
+	homa_rpc_answered(rpc, false);
 	if (!homa_rpc_is_client(rpc)) {
 		homa_sock_remember_acked(hsk, rpc);
 		homa_rpc_end(rpc);
@@ -614,8 +616,10 @@ static void homa_busy_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 
 	spin_lock_bh(&hsk->lock);
 	rpc = homa_ctl_find(hsk, peer, h);
-	if (rpc)
+	if (rpc) {
+		homa_rpc_answered(rpc, false);
 		homa_rpc_heard(rpc);
+	}
 	spin_unlock_bh(&hsk->lock);
 	if (rpc)
 		consume_skb(skb);

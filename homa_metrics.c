@@ -52,6 +52,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_RESENDS_LIMITED] = {
 		"resends_limited",
 		"RESENDs held back: the peer had not answered an earlier one" },
+	[HOMA_MET_RESENDS_TOO_SOON] = {
+		"resends_too_soon",
+		"RESENDs for bytes that left less than resend_ticks ago (not sent again)" },
 	[HOMA_MET_RPC_TIMEOUTS] = {
 		"rpc_timeouts",
 		"RPCs ended because the peer was silent for timeout_ticks" },

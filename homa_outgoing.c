@@ -184,6 +184,7 @@ void homa_msgout_reset(struct homa_rpc *rpc)
 	unsched = READ_ONCE(rpc->hsk->hnet->params.unsched_bytes);
 	unsched = DIV_ROUND_UP(unsched, m->seg_size) * m->seg_size;
 	m->next_offset = 0;
+	m->num_marks = 0;
 	m->granted = min(unsched, m->length);
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
@@ -231,6 +232,47 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
 	return err == -ENOMEM || err == -ENOBUFS ? err : 0;
 }
 
+/* Record that the message's bytes from next_offset on first leave in tick
+ * @now (a packet that found no room and is sent again later keeps the
+ * earlier tick: it counts as younger than it is, never as older).
+ */
+static void homa_msgout_mark(struct homa_msgout *m, u32 now)
+{
+	struct homa_xmit_mark *k;
+
+	if (m->num_marks &&
+	    m->marks[(m->num_marks - 1) % HOMA_XMIT_MARKS].tick == now)
+		return;
+	k = &m->marks[m->num_marks++ % HOMA_XMIT_MARKS];
+	k->offset = m->next_offset;
+	k->tick = now;
+}
+
+/**
+ * homa_msgout_young() - Where the bytes of an outgoing message begin that
+ * first left less than @age ticks ago. Bytes before the oldest mark left
+ * before it, and count as old. Caller holds the socket lock.
+ * @m:   The message.
+ * @now: The current tick.
+ * @age: Ticks.
+ *
+ * Return: that offset; next_offset if no byte is that young.
+ */
+u32 homa_msgout_young(const struct homa_msgout *m, u32 now, u32 age)
+{
+	u32 i, n = min_t(u32, m->num_marks, HOMA_XMIT_MARKS);
+	u32 end = m->next_offset;
+	const struct homa_xmit_mark *k;
+
+	for (i = 1; i <= n; i++) {
+		k = &m->marks[(m->num_marks - i) % HOMA_XMIT_MARKS];
+		if (now - k->tick >= age)
+			break;
+		end = k->offset;
+	}
+	return end;
+}
+
 /**
  * homa_xmit_data() - Send every packet of an RPC's outgoing message that
  * the receiver has allowed and that has not been sent. Caller holds the
@@ -257,6 +299,7 @@ void homa_xmit_data(struct homa_rpc *rpc)
 			}
 			return;
 		}
+		homa_msgout_mark(m, READ_ONCE(hsk->hnet->timer.ticks));
 		/* On failure the timer tries again (homa_timer_rpc()). */
 		err = homa_xmit_data_pkt(rpc, m->next_offset, false);
 		if (err == -ENOBUFS) {
@@ -324,8 +367,8 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 
 /**
  * homa_resend_data() - Send again the packets of an outgoing message that
- * hold bytes in [@start, @end), as far as they were sent before, marked as
- * retransmissions. Caller holds the socket lock; the work is bounded by
+ * hold bytes in [@start, @end), as far as they first left at least
+ * resend_ticks ago, marked as retransmissions. Caller holds the socket lock; the work is bounded by
  * the message length.
  * @rpc:   The RPC; its outgoing message exists.
  * @start: First byte asked for.
@@ -335,11 +378,22 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
  */
 int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 {
+	struct homa_net *hn = rpc->hsk->hnet;
 	struct homa_msgout *m = &rpc->msgout;
+	u32 young;
 	int offset, sent = 0;
 
 	lockdep_assert_held(&rpc->hsk->lock);
-	end = min_t(u32, end, m->next_offset);
+	/* Bytes that left less than resend_ticks ago were asked for before
+	 * they could arrive (the receiver asks after resend_ticks of
+	 * silence, and its RESEND may have waited in queues since): if they
+	 * were lost, the next RESEND finds them old enough.
+	 */
+	young = homa_msgout_young(m, READ_ONCE(hn->timer.ticks),
+				  READ_ONCE(hn->params.resend_ticks));
+	if (end > young && start < m->next_offset)
+		homa_metric_inc(hn, HOMA_MET_RESENDS_TOO_SOON);
+	end = min_t(u32, end, young);
 	if (start >= end)
 		return 0;
 	/* Packets start at multiples of seg_size. */

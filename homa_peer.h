@@ -127,6 +127,24 @@ struct homa_peer {
 	u32 turn_min;
 
 	/**
+	 * @answer_ticks: How long the host takes to answer us, in ticks: the
+	 * time from the first RESEND of a round to its answer (BUSY,
+	 * RPC_UNKNOWN or retransmitted DATA), the largest of recent samples,
+	 * falling back as smaller ones come in and halving every
+	 * 2 * @answer_ticks ticks without one (homa_peer_answer_ticks()).
+	 * Where queues in either host hold packets longer than resend_ticks
+	 * (an overloaded host), the RPCs to the host wait this long in
+	 * silence before they ask and between two asks (homa_timer.c), so
+	 * that they do not ask for bytes that are still on their way, nor
+	 * ask again before the answer to their last RESEND can have come.
+	 * Lock-free, like @outstanding_resends.
+	 */
+	u32 answer_ticks;
+
+	/** @answer_tick: Tick of the latest sample in @answer_ticks. */
+	u32 answer_tick;
+
+	/**
 	 * @rpcs: RPCs that use the peer (taken in homa_rpc_new(), dropped
 	 * when the RPC is freed); -1 once the peer was evicted from a full
 	 * table, after which no RPC may take it (homa_peer_hold_rpc()).

@@ -71,6 +71,20 @@ struct homa_gap {
 	struct list_head links;
 };
 
+/* Ticks of first transmission remembered per outgoing message. */
+#define HOMA_XMIT_MARKS	8
+
+/**
+ * struct homa_xmit_mark - Where the first transmissions of one tick began.
+ */
+struct homa_xmit_mark {
+	/** @offset: First byte the message sent in @tick. */
+	u32 offset;
+
+	/** @tick: Timer tick. */
+	u32 tick;
+};
+
 /**
  * struct homa_msgout - An outgoing message. The payload is kept in a
  * kernel buffer so that packets can be (re)built at any time.
@@ -90,6 +104,18 @@ struct homa_msgout {
 
 	/** @granted: The receiver allows bytes below this offset. */
 	int granted;
+
+	/**
+	 * @marks: For the last HOMA_XMIT_MARKS ticks in which the message
+	 * sent new bytes, where those bytes began; the newest is
+	 * marks[(@num_marks - 1) % HOMA_XMIT_MARKS]. Bytes that first left
+	 * less than resend_ticks ago are not sent again for a RESEND: the
+	 * receiver asked before they could arrive (homa_resend_data()).
+	 */
+	struct homa_xmit_mark marks[HOMA_XMIT_MARKS];
+
+	/** @num_marks: Marks recorded since the message (re)started. */
+	u32 num_marks;
 };
 
 /**
@@ -199,6 +225,13 @@ struct homa_rpc {
 	u32 resend_tick;
 
 	/**
+	 * @round_tick: Tick of the first RESEND or NEED_ACK for this RPC
+	 * since the peer was last heard from (0: none); the time until the
+	 * answer measures how fast the peer answers (homa_rpc_answered()).
+	 */
+	u32 round_tick;
+
+	/**
 	 * @unanswered: RESENDs and NEED_ACKs sent for this RPC since the peer
 	 * last sent anything about it. A live host answers each; when it
 	 * answers others but not these, the port is gone (a client process
@@ -256,6 +289,7 @@ static inline void homa_rpc_heard(struct homa_rpc *rpc)
 {
 	rpc->silent_ticks = 0;
 	rpc->resend_tick = 0;
+	rpc->round_tick = 0;
 	rpc->unanswered = 0;
 	rpc->unknowns = 0;
 	rpc->unknown_tick = 0;

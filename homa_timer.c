@@ -41,16 +41,87 @@
 
 #include "homa_impl.h"
 
-/* Whether an RPC that is silent now may send a RESEND or NEED_ACK: it has
- * been silent for @first ticks and sent none for resend_interval ticks.
+/* Longest sample kept in homa_peer.answer_ticks. */
+#define HOMA_ANSWER_TICKS_MAX	65535
+
+/* The peer's answer time (homa_peer.answer_ticks) as of tick @now: it
+ * halves for every 2 * answer_ticks ticks without a new sample, so a host
+ * that was slow once is soon asked at the usual pace again.
  */
-static bool homa_timer_due(struct homa_rpc *rpc, u32 now, int first,
+static u32 homa_peer_answer_ticks(const struct homa_peer *peer, u32 now)
+{
+	u32 est = READ_ONCE(peer->answer_ticks);
+	u32 age = now - READ_ONCE(peer->answer_tick);
+
+	/* est <= HOMA_ANSWER_TICKS_MAX: at most 16 rounds. */
+	while (est && age >= 2 * est) {
+		age -= 2 * est;
+		est /= 2;
+	}
+	return est;
+}
+
+/**
+ * homa_rpc_answered() - The peer sent a packet about @rpc while a round of
+ * RESENDs was open: record in the peer how long we should have waited.
+ * An answer (BUSY, RPC_UNKNOWN or retransmitted DATA) took the time since
+ * the round's first RESEND; first-transmission DATA was only late, and
+ * the RPC's silence until it came shows how long such a gap is. A sample
+ * of at least the current value refreshes it (the larger wins); smaller
+ * ones are ignored, and the value decays without fresh ones
+ * (homa_peer_answer_ticks()). Caller holds the socket lock and calls this
+ * before homa_rpc_heard() ends the round.
+ * @rpc:  The RPC.
+ * @late: The packet is DATA sent for the first time.
+ */
+void homa_rpc_answered(struct homa_rpc *rpc, bool late)
+{
+	struct homa_peer *peer = rpc->peer;
+	u32 now, sample, est;
+
+	if (!rpc->round_tick)
+		return;
+	now = READ_ONCE(rpc->hsk->hnet->timer.ticks);
+	sample = late ? rpc->silent_ticks : now - rpc->round_tick;
+	sample = min_t(u32, sample, HOMA_ANSWER_TICKS_MAX);
+	est = homa_peer_answer_ticks(peer, now);
+	if (sample < est / 2)
+		return;
+	WRITE_ONCE(peer->answer_ticks, max(est, sample));
+	WRITE_ONCE(peer->answer_tick, now);
+}
+EXPORT_SYMBOL_IF_KUNIT(homa_rpc_answered);
+
+/* Ticks an RPC waits, in silence and between two RESENDs, at least: its
+ * peer's answer time, capped at a quarter of timeout_ticks so that a
+ * silent RPC still asks several times before it may time out.
+ */
+static u32 homa_timer_wait(const struct homa_rpc *rpc, u32 now,
 			   const struct homa_params *p)
 {
-	if (rpc->silent_ticks < first)
+	return min_t(u32, homa_peer_answer_ticks(rpc->peer, now),
+		     READ_ONCE(p->timeout_ticks) / 4);
+}
+
+/* Ticks between two RESENDs (or NEED_ACKs) of one RPC. */
+static u32 homa_timer_interval_ticks(const struct homa_rpc *rpc, u32 now,
+				     const struct homa_params *p)
+{
+	return max_t(u32, READ_ONCE(p->resend_interval),
+		     homa_timer_wait(rpc, now, p));
+}
+
+/* Whether an RPC that is silent now may send a RESEND or NEED_ACK: it has
+ * been silent for @first ticks, and for as long as its peer takes to
+ * answer, and sent none for homa_timer_interval_ticks().
+ */
+static bool homa_timer_due(struct homa_rpc *rpc, u32 now, u32 first,
+			   const struct homa_params *p)
+{
+	if (rpc->silent_ticks < max(first, homa_timer_wait(rpc, now, p)))
 		return false;
 	return !rpc->resend_tick ||
-	       now - rpc->resend_tick >= READ_ONCE(p->resend_interval);
+	       now - rpc->resend_tick >= homa_timer_interval_ticks(rpc, now, p);
 }
 
 /* Whether the incoming message of @rpc misses bytes its sender may send
@@ -79,9 +150,9 @@ static bool homa_timer_timed_out(struct homa_rpc *rpc, u32 now,
 		return false;
 	if (now - READ_ONCE(rpc->peer->heard_tick) >= limit)
 		return true;
-	/* resend_interval is at least 1 (sysctl range). */
+	/* The interval is at least 1 (resend_interval's sysctl range). */
 	return rpc->unanswered >=
-	       max_t(u32, 2, limit / READ_ONCE(p->resend_interval));
+	       max_t(u32, 2, limit / homa_timer_interval_ticks(rpc, now, p));
 }
 
 /* End an RPC that timed out: a client RPC fails with ETIMEDOUT (recvmsg
@@ -134,6 +205,8 @@ static bool homa_timer_may_resend(struct homa_rpc *rpc, u32 now)
 	WRITE_ONCE(peer->outstanding_resends,
 		   READ_ONCE(peer->outstanding_resends) + 1);
 	WRITE_ONCE(peer->resend_tick, now);
+	if (!rpc->resend_tick)
+		rpc->round_tick = now;
 	rpc->resend_tick = now;
 	rpc->unanswered++;
 	return true;
@@ -225,6 +298,8 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 				memset(&h, 0, sizeof(h));
 				homa_xmit_control(rpc, HOMA_PKT_NEED_ACK, &h,
 						  sizeof(h));
+				if (!rpc->resend_tick)
+					rpc->round_tick = now;
 				rpc->resend_tick = now;
 				rpc->unanswered++;
 			}
@@ -261,6 +336,14 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		homa_timer_give_up(rpc, client);
 		return;
 	}
+	/* Bytes of ours that left less than resend_ticks ago may not have
+	 * arrived: a RESEND now could overtake them (and a server that has
+	 * no request yet would answer RPC_UNKNOWN, restarting it).
+	 */
+	if (rpc->state == HOMA_RPC_OUTGOING &&
+	    homa_msgout_young(out, now, READ_ONCE(p->resend_ticks)) <
+	    out->next_offset)
+		return;
 	if (!homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p) ||
 	    !homa_timer_may_resend(rpc, now))
 		return;

@@ -809,7 +809,9 @@ static void homa_test_expect_gaps(struct kunit *test, struct homa_msgin *m,
 static int homa_rpc_test_init(struct kunit *test)
 {
 	struct homa_test_ctx *ctx;
+	struct homa_peer *peer;
 	enum homa_metric m;
+	struct in6_addr lo;
 	int err;
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -840,6 +842,15 @@ static int homa_rpc_test_init(struct kunit *test)
 	/* Time stands still unless a test steps it (homa_test_ticks()). */
 	homa_timer_stop(ctx->hn);
 	ctx->timer_stopped = true;
+	/* Peers outlive tests: forget what earlier ones taught the
+	 * loopback peer about its answer time.
+	 */
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &lo);
+	rcu_read_lock();
+	peer = homa_peer_get(ctx->hn, &lo);
+	if (!IS_ERR(peer))
+		WRITE_ONCE(peer->answer_ticks, 0);
+	rcu_read_unlock();
 
 	ctx->tap.type = htons(ETH_P_ALL);
 	ctx->tap.dev = init_net.loopback_dev;
@@ -1750,6 +1761,14 @@ static void homa_test_ticks(struct homa_test_ctx *ctx, int n)
 	}
 }
 
+/* Let @n ticks pass without running the timer's work (a tick that
+ * nothing was due in).
+ */
+static void homa_test_age(struct homa_test_ctx *ctx, u32 n)
+{
+	WRITE_ONCE(ctx->hn->timer.ticks, READ_ONCE(ctx->hn->timer.ticks) + n);
+}
+
 /* Inject a control packet that has only the common header. */
 static void homa_test_ctl(struct homa_test_ctx *ctx, u8 type, u16 sport,
 			  u16 dport, u64 sender_id)
@@ -1872,10 +1891,33 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	homa_test_respond(ctx, 6101, len);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
 
+	/* The packet left in this tick: the RESEND was sent before it could
+	 * arrive. BUSY, and it is not sent again.
+	 */
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
 			 0, 100);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
-	d = homa_test_homa_pkt(ctx, 1, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
+	homa_test_homa_pkt(ctx, 1, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
+			   ctx->client_port, 6101, &plen);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
+			0);
+	/* resend_ticks - 1 ticks later, still too soon. */
+	homa_test_age(ctx, READ_ONCE(ctx->hn->params.resend_ticks) - 1);
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_homa_pkt(ctx, 2, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
+			   ctx->client_port, 6101, &plen);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
+			2);
+	homa_test_age(ctx, 1);
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
+	d = homa_test_homa_pkt(ctx, 3, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
 			       ctx->client_port, 6101, &plen);
 	KUNIT_EXPECT_EQ(test, plen, sizeof(*d) + seg);
 	KUNIT_EXPECT_EQ(test, be32_to_cpu(d->seg.offset), 0);
@@ -1886,8 +1928,8 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	/* Beyond the grant: the next packet goes out, as for a GRANT. */
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
 			 seg, 100);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
-	homa_test_expect_data(ctx, 2, HOMA_TEST_SERVER_PORT, ctx->client_port,
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 5);
+	homa_test_expect_data(ctx, 4, HOMA_TEST_SERVER_PORT, ctx->client_port,
 			      6101, len, seg + 100, seg, seg);
 	homa_test_get_rpc(ctx->server, 6101, &r);
 	KUNIT_EXPECT_EQ(test, r.out_granted, seg + 100);
@@ -1896,8 +1938,8 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	/* Nothing to send: BUSY. */
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
 			 2 * seg, 0);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
-	homa_test_homa_pkt(ctx, 3, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 6);
+	homa_test_homa_pkt(ctx, 5, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
 			   ctx->client_port, 6101, &plen);
 	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_busy_hdr));
 
@@ -1905,21 +1947,23 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 			 len + 1, 10);
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_BAD_DATA), 1);
-	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 6);
 
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 7000,
 			 0, 100);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 5);
-	homa_test_homa_pkt(ctx, 4, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 7);
+	homa_test_homa_pkt(ctx, 6, HOMA_PKT_RPC_UNKNOWN, HOMA_TEST_SERVER_PORT,
 			   ctx->client_port, 7001, &plen);
 	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_rpc_unknown_hdr));
 	/* Counted as packets for unknown RPCs: the RESEND for 7000 and, at
-	 * the client socket, the three DATA packets, the BUSY and the
+	 * the client socket, the three DATA packets, the three BUSYs and the
 	 * RPC_UNKNOWN (none of which it answers).
 	 */
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC),
-			6);
+			8);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
+			2);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
 }
 
@@ -2104,6 +2148,72 @@ static u64 homa_test_client_sent(struct homa_test_ctx *ctx,
 	kvfree(buf);
 	KUNIT_ASSERT_EQ(ctx->test, err, 0);
 	return id;
+}
+
+/* The peer's answer time: a BUSY that comes 6 ticks after the round's
+ * first RESEND makes the RPC wait 6 silent ticks (not resend_ticks, 3)
+ * before it asks again, and 6 ticks between RESENDs; without new samples
+ * the wait halves every 2 x its value, back to the resend_interval pace.
+ */
+static void homa_rpc_test_timer_answer_wait(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_peer *peer;
+	unsigned int n;
+	u64 id;
+
+	homa_test_timer_params(ctx);
+	WRITE_ONCE(ctx->hn->params.timeout_ticks, 100);
+	WRITE_ONCE(ctx->hn->params.unsched_bytes, 5000);
+	peer = homa_test_lo_peer(ctx);
+	id = homa_test_client_sent(ctx, peer, HOMA_TEST_FREE_PORT, 200);
+
+	/* RESENDs after 3 silent ticks, then every 2: 4 in 9 ticks. */
+	homa_test_ticks(ctx, 9);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
+	homa_test_expect_resend(ctx, 3, ctx->client_port, HOMA_TEST_FREE_PORT,
+				id, 0, 5000);
+	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 6);
+
+	homa_test_ticks(ctx, 5);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 5);
+	homa_test_expect_resend(ctx, 4, ctx->client_port, HOMA_TEST_FREE_PORT,
+				id, 0, 5000);
+	homa_test_ticks(ctx, 5);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 5);
+	/* Ticks 12 to 24 after the BUSY: the wait is 3 from tick 12, 1
+	 * from 18 and none from 20 (RESENDs at 12, 15, 18, 20, 22, 24).
+	 */
+	homa_test_ticks(ctx, 13);
+	n = homa_test_ncaptured(ctx);
+	KUNIT_EXPECT_EQ(test, n, 11);
+	/* A BUSY now answers the round that began 18 ticks ago (tick 6):
+	 * the larger sample raises the wait to 18.
+	 */
+	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 18);
+	homa_test_ticks(ctx, 17);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), n);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	/* An answer 2 ticks after that RESEND is below half of 18: ignored.
+	 * The RPC waits until the wait halves, 36 ticks after the sample
+	 * of 18, 16 ticks after this BUSY (not 3).
+	 */
+	homa_test_ticks(ctx, 2);
+	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 18);
+	homa_test_ticks(ctx, 15);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	homa_test_ticks(ctx, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), n + 2);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
 }
 
 /* A client RPC whose server says nothing: RESEND for the start of the
@@ -2408,6 +2518,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_timeout),
 	KUNIT_CASE(homa_rpc_test_timer_resend_pkt),
 	KUNIT_CASE(homa_rpc_test_timer_resend_limit),
+	KUNIT_CASE(homa_rpc_test_timer_answer_wait),
 	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
