@@ -207,6 +207,7 @@ void homa_timer_start(struct homa_net *hn);
 void homa_timer_stop(struct homa_net *hn);
 void homa_timer_tick(struct homa_net *hn);
 void homa_rpc_answered(struct homa_rpc *rpc, bool late);
+u32 homa_rpc_young_ticks(const struct homa_rpc *rpc, u32 now);
 
 /* homa_incoming.c */
 int homa_rcv(struct sk_buff *skb);

@@ -319,7 +319,10 @@ static void homa_data_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			homa_metric_inc(hn, HOMA_MET_SERVER_RPCS);
 		}
 	}
-	homa_rpc_answered(rpc, !h->retransmit);
+	if (h->retransmit)
+		homa_rpc_answered(rpc, false);
+	else if (rpc->state == HOMA_RPC_INCOMING)
+		homa_rpc_answered(rpc, true);
 	homa_rpc_heard(rpc);
 	/* A client's first response packet moves it from OUTGOING. */
 	if (rpc->state != HOMA_RPC_INCOMING &&
@@ -571,12 +574,12 @@ static void homa_unknown_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_UNKNOWN_RPC);
 		return;
 	}
+	homa_rpc_answered(rpc, false);
 	if (!rpc->resend_tick) {
 		spin_unlock_bh(&hsk->lock);
 		homa_drop(hn, skb, HOMA_MET_PKTS_DROPPED_DUP);
 		return;
 	}
-	homa_rpc_answered(rpc, false);
 	if (!homa_rpc_is_client(rpc)) {
 		homa_sock_remember_acked(hsk, rpc);
 		homa_rpc_end(rpc);

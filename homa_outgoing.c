@@ -368,8 +368,8 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 /**
  * homa_resend_data() - Send again the packets of an outgoing message that
  * hold bytes in [@start, @end), as far as they first left at least
- * resend_ticks ago, marked as retransmissions. Caller holds the socket lock; the work is bounded by
- * the message length.
+ * homa_rpc_young_ticks() ago, marked as retransmissions. Caller holds the
+ * socket lock; the work is bounded by the message length.
  * @rpc:   The RPC; its outgoing message exists.
  * @start: First byte asked for.
  * @end:   One past the last byte asked for.
@@ -380,17 +380,18 @@ int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 {
 	struct homa_net *hn = rpc->hsk->hnet;
 	struct homa_msgout *m = &rpc->msgout;
-	u32 young;
+	u32 young, now;
 	int offset, sent = 0;
 
 	lockdep_assert_held(&rpc->hsk->lock);
-	/* Bytes that left less than resend_ticks ago were asked for before
-	 * they could arrive (the receiver asks after resend_ticks of
-	 * silence, and its RESEND may have waited in queues since): if they
-	 * were lost, the next RESEND finds them old enough.
+	/* Bytes that left less than resend_ticks (or the peer's answer
+	 * time) ago were asked for before they could arrive (the receiver
+	 * asks after resend_ticks of silence, and its RESEND may have waited
+	 * in queues since): if they were lost, the next RESEND finds them
+	 * old enough.
 	 */
-	young = homa_msgout_young(m, READ_ONCE(hn->timer.ticks),
-				  READ_ONCE(hn->params.resend_ticks));
+	now = READ_ONCE(hn->timer.ticks);
+	young = homa_msgout_young(m, now, homa_rpc_young_ticks(rpc, now));
 	if (end > young && start < m->next_offset)
 		homa_metric_inc(hn, HOMA_MET_RESENDS_TOO_SOON);
 	end = min_t(u32, end, young);

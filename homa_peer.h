@@ -128,10 +128,10 @@ struct homa_peer {
 
 	/**
 	 * @answer_ticks: How long the host takes to answer us, in ticks: the
-	 * time from the first RESEND of a round to its answer (BUSY,
-	 * RPC_UNKNOWN or retransmitted DATA), the largest of recent samples,
-	 * falling back as smaller ones come in and halving every
-	 * 2 * @answer_ticks ticks without one (homa_peer_answer_ticks()).
+	 * largest recent lower bound on the time from a RESEND to its answer
+	 * (BUSY, RPC_UNKNOWN or retransmitted DATA) or on the silence before
+	 * late DATA (homa_rpc_answered()), halving every 2 * @answer_ticks
+	 * ticks without a fresh sample (homa_peer_answer_ticks()).
 	 * Where queues in either host hold packets longer than resend_ticks
 	 * (an overloaded host), the RPCs to the host wait this long in
 	 * silence before they ask and between two asks (homa_timer.c), so

@@ -225,11 +225,12 @@ struct homa_rpc {
 	u32 resend_tick;
 
 	/**
-	 * @round_tick: Tick of the first RESEND or NEED_ACK for this RPC
-	 * since the peer was last heard from (0: none); the time until the
-	 * answer measures how fast the peer answers (homa_rpc_answered()).
+	 * @prev_resend_tick: @resend_tick when the peer was last heard from
+	 * (the last RESEND of the previous round). An answer that comes
+	 * after its round ended answers a RESEND sent no later than this:
+	 * the peer takes at least that long (homa_rpc_answered()).
 	 */
-	u32 round_tick;
+	u32 prev_resend_tick;
 
 	/**
 	 * @unanswered: RESENDs and NEED_ACKs sent for this RPC since the peer
@@ -288,8 +289,9 @@ static inline void homa_rpc_hold(struct homa_rpc *rpc)
 static inline void homa_rpc_heard(struct homa_rpc *rpc)
 {
 	rpc->silent_ticks = 0;
+	if (rpc->resend_tick)
+		rpc->prev_resend_tick = rpc->resend_tick;
 	rpc->resend_tick = 0;
-	rpc->round_tick = 0;
 	rpc->unanswered = 0;
 	rpc->unknowns = 0;
 	rpc->unknown_tick = 0;

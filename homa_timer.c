@@ -62,27 +62,35 @@ static u32 homa_peer_answer_ticks(const struct homa_peer *peer, u32 now)
 }
 
 /**
- * homa_rpc_answered() - The peer sent a packet about @rpc while a round of
- * RESENDs was open: record in the peer how long we should have waited.
- * An answer (BUSY, RPC_UNKNOWN or retransmitted DATA) took the time since
- * the round's first RESEND; first-transmission DATA was only late, and
- * the RPC's silence until it came shows how long such a gap is. A sample
- * of at least the current value refreshes it (the larger wins); smaller
- * ones are ignored, and the value decays without fresh ones
- * (homa_peer_answer_ticks()). Caller holds the socket lock and calls this
- * before homa_rpc_heard() ends the round.
+ * homa_rpc_answered() - The peer sent a packet about @rpc that answers a
+ * RESEND (BUSY, RPC_UNKNOWN or retransmitted DATA), or DATA sent for the
+ * first time that continues a message we asked about: record in the peer
+ * how long it takes. Every sample is a lower bound, so that lost RESENDs
+ * and lost answers (a lossy network) never make it grow: an answer in an
+ * open round took at least the time since the round's latest RESEND; one
+ * that comes after its round ended (the answer to an earlier RESEND of
+ * the round, while the peer answers more slowly than we ask) at least
+ * the time since the last RESEND of that round; and first-transmission
+ * DATA that was only late shows how long the message's silence lasted.
+ * The largest recent sample wins; one below half of the current value
+ * is ignored, and the value decays without fresh ones
+ * (homa_peer_answer_ticks()). Caller holds the socket lock and calls
+ * this before homa_rpc_heard() ends the round.
  * @rpc:  The RPC.
- * @late: The packet is DATA sent for the first time.
+ * @late: The packet is first-transmission DATA of a message under way.
  */
 void homa_rpc_answered(struct homa_rpc *rpc, bool late)
 {
 	struct homa_peer *peer = rpc->peer;
 	u32 now, sample, est;
 
-	if (!rpc->round_tick)
-		return;
 	now = READ_ONCE(rpc->hsk->hnet->timer.ticks);
-	sample = late ? rpc->silent_ticks : now - rpc->round_tick;
+	if (rpc->resend_tick)
+		sample = late ? rpc->silent_ticks : now - rpc->resend_tick;
+	else if (!late && rpc->prev_resend_tick)
+		sample = now - rpc->prev_resend_tick;
+	else
+		return;
 	sample = min_t(u32, sample, HOMA_ANSWER_TICKS_MAX);
 	est = homa_peer_answer_ticks(peer, now);
 	if (sample < est / 2)
@@ -101,6 +109,24 @@ static u32 homa_timer_wait(const struct homa_rpc *rpc, u32 now,
 {
 	return min_t(u32, homa_peer_answer_ticks(rpc->peer, now),
 		     READ_ONCE(p->timeout_ticks) / 4);
+}
+
+/**
+ * homa_rpc_young_ticks() - How recently bytes of an RPC's outgoing message
+ * must have first left for a RESEND that asks for them to count as sent
+ * before they could arrive (homa_resend_data()): resend_ticks, or the
+ * peer's answer time if that is longer.
+ * @rpc: The RPC.
+ * @now: The current tick.
+ *
+ * Return: ticks.
+ */
+u32 homa_rpc_young_ticks(const struct homa_rpc *rpc, u32 now)
+{
+	const struct homa_params *p = &rpc->hsk->hnet->params;
+
+	return max_t(u32, READ_ONCE(p->resend_ticks),
+		     homa_timer_wait(rpc, now, p));
 }
 
 /* Ticks between two RESENDs (or NEED_ACKs) of one RPC. */
@@ -150,9 +176,13 @@ static bool homa_timer_timed_out(struct homa_rpc *rpc, u32 now,
 		return false;
 	if (now - READ_ONCE(rpc->peer->heard_tick) >= limit)
 		return true;
-	/* The interval is at least 1 (resend_interval's sysctl range). */
+	/* As many as resend_interval allows in timeout_ticks: an RPC that
+	 * waits longer between RESENDs for a slow peer (homa_timer_wait())
+	 * waits longer before it gives up on the peer's port too.
+	 * resend_interval is at least 1 (sysctl range).
+	 */
 	return rpc->unanswered >=
-	       max_t(u32, 2, limit / homa_timer_interval_ticks(rpc, now, p));
+	       max_t(u32, 2, limit / READ_ONCE(p->resend_interval));
 }
 
 /* End an RPC that timed out: a client RPC fails with ETIMEDOUT (recvmsg
@@ -205,8 +235,6 @@ static bool homa_timer_may_resend(struct homa_rpc *rpc, u32 now)
 	WRITE_ONCE(peer->outstanding_resends,
 		   READ_ONCE(peer->outstanding_resends) + 1);
 	WRITE_ONCE(peer->resend_tick, now);
-	if (!rpc->resend_tick)
-		rpc->round_tick = now;
 	rpc->resend_tick = now;
 	rpc->unanswered++;
 	return true;
@@ -298,8 +326,6 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 				memset(&h, 0, sizeof(h));
 				homa_xmit_control(rpc, HOMA_PKT_NEED_ACK, &h,
 						  sizeof(h));
-				if (!rpc->resend_tick)
-					rpc->round_tick = now;
 				rpc->resend_tick = now;
 				rpc->unanswered++;
 			}
@@ -336,12 +362,12 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		homa_timer_give_up(rpc, client);
 		return;
 	}
-	/* Bytes of ours that left less than resend_ticks ago may not have
-	 * arrived: a RESEND now could overtake them (and a server that has
-	 * no request yet would answer RPC_UNKNOWN, restarting it).
+	/* Bytes of ours that left recently (homa_rpc_young_ticks()) may
+	 * not have arrived: a RESEND now could overtake them (and a server
+	 * that has no request yet would answer RPC_UNKNOWN, restarting it).
 	 */
 	if (rpc->state == HOMA_RPC_OUTGOING &&
-	    homa_msgout_young(out, now, READ_ONCE(p->resend_ticks)) <
+	    homa_msgout_young(out, now, homa_rpc_young_ticks(rpc, now)) <
 	    out->next_offset)
 		return;
 	if (!homa_timer_due(rpc, now, READ_ONCE(p->resend_ticks), p) ||

@@ -2150,10 +2150,14 @@ static u64 homa_test_client_sent(struct homa_test_ctx *ctx,
 	return id;
 }
 
-/* The peer's answer time: a BUSY that comes 6 ticks after the round's
- * first RESEND makes the RPC wait 6 silent ticks (not resend_ticks, 3)
- * before it asks again, and 6 ticks between RESENDs; without new samples
- * the wait halves every 2 x its value, back to the resend_interval pace.
+/* The peer's answer time. A BUSY right after the 4th RESEND of a round
+ * (the answer to the latest, as far as we know: RESENDs or answers may
+ * have been lost) teaches nothing; a second BUSY 6 ticks later answers an
+ * earlier RESEND of the round: the peer takes at least 6 ticks. The RPC
+ * then waits 6 silent ticks (not resend_ticks, 3) before it asks again,
+ * and 6 ticks between RESENDs; without new samples the wait halves every
+ * 2 x its value, back to the resend_interval pace. A larger sample raises
+ * it, one below half of it is ignored.
  */
 static void homa_rpc_test_timer_answer_wait(struct kunit *test)
 {
@@ -2175,6 +2179,10 @@ static void homa_rpc_test_timer_answer_wait(struct kunit *test)
 				id, 0, 5000);
 	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
 		      ctx->client_port, id | 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 0);
+	homa_test_age(ctx, 6);
+	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 6);
 
 	homa_test_ticks(ctx, 5);
@@ -2191,9 +2199,10 @@ static void homa_rpc_test_timer_answer_wait(struct kunit *test)
 	homa_test_ticks(ctx, 13);
 	n = homa_test_ncaptured(ctx);
 	KUNIT_EXPECT_EQ(test, n, 11);
-	/* A BUSY now answers the round that began 18 ticks ago (tick 6):
-	 * the larger sample raises the wait to 18.
+	/* A BUSY 18 ticks after the latest RESEND: the larger sample raises
+	 * the wait to 18.
 	 */
+	homa_test_age(ctx, 18);
 	homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
 		      ctx->client_port, id | 1);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(peer->answer_ticks), 18);
