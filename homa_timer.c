@@ -29,6 +29,17 @@
  * resend_interval ticks between RESENDs, the ones held back get their
  * turn on later ticks.
  *
+ * Silence can also mean that packets wait in long queues (an overloaded
+ * host; under emulation, tens of ticks), and asking then only doubles the
+ * traffic. So each peer keeps how long it takes to answer us
+ * (homa_peer.answer_ticks, measured as lower bounds so that losses never
+ * inflate it: homa_rpc_answered()), and its RPCs wait at least that long
+ * in silence before they ask and between two RESENDs. A sender does not
+ * send again bytes that first left more recently than that (or than
+ * resend_ticks), nor asks itself while such bytes of its own are on their
+ * way (homa_msgout_young()): the RESEND was sent before they could
+ * arrive.
+ *
  * The tick runs in a work item (process context) started by an hrtimer.
  * It walks the port table under RCU and each socket's RPCs under the
  * socket's lock: the work under one lock is bounded by the RPCs of that

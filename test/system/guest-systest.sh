@@ -125,7 +125,8 @@ run_one() {
 	# The packet-path tests run many RPCs (see their headers for times).
 	tmo=$per_test_timeout
 	case $t in
-	rpc_paths.sh | netem_test.sh) [ "$tmo" -lt 1200 ] && tmo=1200 ;;
+	rpc_paths.sh) [ "$tmo" -lt 1200 ] && tmo=1200 ;;
+	netem_test.sh) [ "$tmo" -lt 1800 ] && tmo=1800 ;;
 	homa_test_test.sh) [ "$tmo" -lt 900 ] && tmo=900 ;;
 	esac
 	timeout -k 10 "$tmo" "${cmd[@]}" </dev/null 2>&1 |
