@@ -109,8 +109,9 @@ struct homa_msgout {
 	 * @marks: For the last HOMA_XMIT_MARKS ticks in which the message
 	 * sent new bytes, where those bytes began; the newest is
 	 * marks[(@num_marks - 1) % HOMA_XMIT_MARKS]. Bytes that first left
-	 * less than resend_ticks ago are not sent again for a RESEND: the
-	 * receiver asked before they could arrive (homa_resend_data()).
+	 * less than homa_rpc_young_ticks() ago are not sent again for a
+	 * RESEND: the receiver asked before they could arrive
+	 * (homa_resend_data()).
 	 */
 	struct homa_xmit_mark marks[HOMA_XMIT_MARKS];
 
