@@ -232,7 +232,7 @@ void homa_xmit_data(struct homa_rpc *rpc);
 void homa_sock_resume(struct work_struct *work);
 void homa_write_space(struct sock *sk);
 int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end);
-u32 homa_msgout_young(const struct homa_msgout *m, u32 now, u32 age);
+u32 homa_msgout_young(struct homa_msgout *m, u32 now, u32 age);
 int homa_xmit_control(struct homa_rpc *rpc, u8 type, void *hdr,
 		      unsigned int len);
 int homa_xmit_control_to(struct homa_sock *hsk, struct homa_peer *peer,

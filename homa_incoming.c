@@ -479,8 +479,9 @@ static bool homa_rpc_waits_for_data(const struct homa_rpc *rpc)
  * @peer: Sender.
  * @skb:  The packet (header complete).
  *
- * Bytes we sent before go out again, marked as retransmissions; bytes
- * beyond what was granted count as granted. If we send nothing (the RPC
+ * Bytes we sent before go out again, marked as retransmissions, unless
+ * they are still queued in this host or left it only just
+ * (homa_resend_data()); bytes beyond what was granted count as granted. If we send nothing (the RPC
  * is not sending: a server still receiving or serving the request, or a
  * client receiving the response; or our device queue is full), we answer
  * BUSY so the peer knows we are alive; an unknown RPC gets RPC_UNKNOWN.

@@ -54,7 +54,7 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 		"RESENDs held back: the peer had not answered an earlier one" },
 	[HOMA_MET_RESENDS_TOO_SOON] = {
 		"resends_too_soon",
-		"RESENDs for bytes that had only just left (not sent again)" },
+		"RESENDs for bytes still in this host or only just gone (not sent again)" },
 	[HOMA_MET_RPC_TIMEOUTS] = {
 		"rpc_timeouts",
 		"RPCs ended because the peer was silent for timeout_ticks" },

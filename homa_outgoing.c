@@ -44,10 +44,67 @@ static struct sk_buff *homa_skb_new(unsigned int len)
 	return skb;
 }
 
+/* Record that the first transmission of bytes [@offset, @end) of a
+ * message left this host in tick @now (homa_msgout.marks). Packets
+ * usually leave in the order they were sent; where they do not (several
+ * device queues), the lowest offset of a tick is kept, so that bytes
+ * count as younger than they are, never as older.
+ */
+static void homa_msgout_left(struct homa_msgout *m, u32 offset, u32 end,
+			     u32 now)
+{
+	struct homa_xmit_mark *k = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&m->marks_lock, flags);
+	if (m->num_marks)
+		k = &m->marks[(m->num_marks - 1) % HOMA_XMIT_MARKS];
+	if (k && k->tick == now) {
+		k->offset = min(k->offset, offset);
+	} else {
+		k = &m->marks[m->num_marks++ % HOMA_XMIT_MARKS];
+		k->offset = offset;
+		k->tick = now;
+	}
+	m->left_end = max(m->left_end, end);
+	spin_unlock_irqrestore(&m->marks_lock, flags);
+}
+
+/**
+ * homa_data_wfree() - Destructor of an RPC's DATA skbs: the stack orphaned
+ * or freed the packet (a device sent it, a queue dropped it, or the
+ * receiving side of veth took it into its IP layer), so it is no longer
+ * queued in this host; a first transmission is recorded in the message's
+ * marks (homa_msgout_left()).
+ * @skb: The packet, its transport header at the Homa header;
+ *       destructor_arg holds its RPC. Runs in any context, with or
+ *       without the socket lock.
+ *
+ * The socket's send memory is released last: until then it keeps the
+ * socket, and so the module, alive.
+ */
+static void homa_data_wfree(struct sk_buff *skb)
+{
+	const struct homa_data_hdr *h = (const void *)skb_transport_header(skb);
+	struct homa_rpc *rpc = skb_shinfo(skb)->destructor_arg;
+	struct homa_msgout *m = &rpc->msgout;
+	u32 offset = be32_to_cpu(h->seg.offset);
+
+	if (!h->retransmit)
+		homa_msgout_left(m, offset,
+				 min_t(u32, offset + m->seg_size, m->length),
+				 READ_ONCE(rpc->hsk->hnet->timer.ticks));
+	homa_rpc_put(rpc);
+	sock_wfree(skb);
+}
+
 /**
  * homa_xmit_skb() - Hand one packet to IP.
  * @hsk:  Sending socket.
  * @peer: Destination host.
+ * @rpc:  For DATA, the RPC whose message the packet carries: the packet
+ *        is recorded in its msgout.marks when it leaves this host; else
+ *        NULL.
  * @skb:  Packet; skb->data at the Homa header. Always consumed.
  *
  * A first transmission of DATA that the device (or a queue in front of it:
@@ -59,7 +116,7 @@ static struct sk_buff *homa_skb_new(unsigned int len)
  * negative errno (the packet is gone either way).
  */
 static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
-			 struct sk_buff *skb)
+			 struct homa_rpc *rpc, struct sk_buff *skb)
 {
 	const struct homa_common_hdr *h = (void *)skb->data;
 	struct sock *sk = &hsk->inet.sk;
@@ -84,6 +141,14 @@ static int homa_xmit_skb(struct homa_sock *hsk, struct homa_peer *peer,
 		skb_set_dst_pending_confirm(skb, 1);
 	}
 	skb_set_owner_w(skb, sk);
+	if (rpc) {
+		/* The owner's destructor, with the RPC (which the packet
+		 * keeps alive) in the shared info, as sctp does.
+		 */
+		homa_rpc_hold(rpc);
+		skb_shinfo(skb)->destructor_arg = rpc;
+		skb->destructor = homa_data_wfree;
+	}
 	skb->ip_summed = CHECKSUM_NONE;
 	if (homa_peer_is_v4(peer))
 		err = ip_queue_xmit(sk, skb, &fl);
@@ -179,12 +244,16 @@ int homa_msgout_init(struct homa_rpc *rpc, void *buf, int len)
 void homa_msgout_reset(struct homa_rpc *rpc)
 {
 	struct homa_msgout *m = &rpc->msgout;
+	unsigned long flags;
 	int unsched;
 
 	unsched = READ_ONCE(rpc->hsk->hnet->params.unsched_bytes);
 	unsched = DIV_ROUND_UP(unsched, m->seg_size) * m->seg_size;
 	m->next_offset = 0;
+	spin_lock_irqsave(&m->marks_lock, flags);
 	m->num_marks = 0;
+	m->left_end = 0;
+	spin_unlock_irqrestore(&m->marks_lock, flags);
 	m->granted = min(unsched, m->length);
 }
 EXPORT_SYMBOL_IF_KUNIT(homa_msgout_init);
@@ -228,48 +297,37 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
 	memcpy(h + 1, (char *)m->buf + offset, len);
 	if (retransmit)
 		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_DATA_PKTS_RESENT);
-	err = homa_xmit_skb(rpc->hsk, rpc->peer, skb);
+	err = homa_xmit_skb(rpc->hsk, rpc->peer, rpc, skb);
 	return err == -ENOMEM || err == -ENOBUFS ? err : 0;
-}
-
-/* Record that the message's bytes from next_offset on first leave in tick
- * @now (a packet that found no room and is sent again later keeps the
- * earlier tick: it counts as younger than it is, never as older).
- */
-static void homa_msgout_mark(struct homa_msgout *m, u32 now)
-{
-	struct homa_xmit_mark *k;
-
-	if (m->num_marks &&
-	    m->marks[(m->num_marks - 1) % HOMA_XMIT_MARKS].tick == now)
-		return;
-	k = &m->marks[m->num_marks++ % HOMA_XMIT_MARKS];
-	k->offset = m->next_offset;
-	k->tick = now;
 }
 
 /**
  * homa_msgout_young() - Where the bytes of an outgoing message begin that
- * first left less than @age ticks ago. Bytes before the oldest mark left
- * before it, and count as old. Caller holds the socket lock.
+ * are still queued in this host or whose first transmission left it less
+ * than @age ticks ago (homa_msgout.marks). Bytes before the oldest mark
+ * left before it, and count as old. Caller holds the socket lock.
  * @m:   The message.
  * @now: The current tick.
  * @age: Ticks.
  *
  * Return: that offset; next_offset if no byte is that young.
  */
-u32 homa_msgout_young(const struct homa_msgout *m, u32 now, u32 age)
+u32 homa_msgout_young(struct homa_msgout *m, u32 now, u32 age)
 {
-	u32 i, n = min_t(u32, m->num_marks, HOMA_XMIT_MARKS);
-	u32 end = m->next_offset;
 	const struct homa_xmit_mark *k;
+	unsigned long flags;
+	u32 i, n, end;
 
+	spin_lock_irqsave(&m->marks_lock, flags);
+	end = min_t(u32, m->left_end, m->next_offset);
+	n = min_t(u32, m->num_marks, HOMA_XMIT_MARKS);
 	for (i = 1; i <= n; i++) {
 		k = &m->marks[(m->num_marks - i) % HOMA_XMIT_MARKS];
 		if (now - k->tick >= age)
 			break;
-		end = k->offset;
+		end = min(end, k->offset);
 	}
+	spin_unlock_irqrestore(&m->marks_lock, flags);
 	return end;
 }
 
@@ -299,7 +357,6 @@ void homa_xmit_data(struct homa_rpc *rpc)
 			}
 			return;
 		}
-		homa_msgout_mark(m, READ_ONCE(hsk->hnet->timer.ticks));
 		/* On failure the timer tries again (homa_timer_rpc()). */
 		err = homa_xmit_data_pkt(rpc, m->next_offset, false);
 		if (err == -ENOBUFS) {
@@ -367,8 +424,9 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
 
 /**
  * homa_resend_data() - Send again the packets of an outgoing message that
- * hold bytes in [@start, @end), as far as they first left at least
- * homa_rpc_young_ticks() ago, marked as retransmissions. Caller holds the
+ * hold bytes in [@start, @end), as far as their first transmission left
+ * this host at least homa_rpc_young_ticks() ago (homa_msgout_young()),
+ * marked as retransmissions. Caller holds the
  * socket lock; the work is bounded by the message length.
  * @rpc:   The RPC; its outgoing message exists.
  * @start: First byte asked for.
@@ -384,8 +442,9 @@ int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 	int offset, sent = 0;
 
 	lockdep_assert_held(&rpc->hsk->lock);
-	/* Bytes that left less than resend_ticks (or the peer's answer
-	 * time) ago were asked for before they could arrive (the receiver
+	/* Bytes still queued in this host, or that left it less than
+	 * resend_ticks (or the peer's answer time) ago, were asked for
+	 * before they could arrive (the receiver
 	 * asks after resend_ticks of silence, and its RESEND may have waited
 	 * in queues since): if they were lost, the next RESEND finds them
 	 * old enough.
@@ -433,7 +492,7 @@ int homa_xmit_control_to(struct homa_sock *hsk, struct homa_peer *peer,
 		return -ENOMEM;
 	}
 	memcpy(skb->data, hdr, len);
-	return homa_xmit_skb(hsk, peer, skb);
+	return homa_xmit_skb(hsk, peer, NULL, skb);
 }
 
 /**

@@ -280,3 +280,4 @@ struct dst_entry *homa_peer_dst(struct homa_peer *peer, struct sock *sk,
 	spin_unlock_bh(&peer->lock);
 	return dst;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_peer_dst);

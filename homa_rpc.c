@@ -40,6 +40,7 @@ static struct homa_rpc *homa_rpc_new(struct homa_sock *hsk,
 	INIT_LIST_HEAD(&rpc->grant_links);
 	INIT_LIST_HEAD(&rpc->throttle_links);
 	rpc->msgout.length = -1;
+	spin_lock_init(&rpc->msgout.marks_lock);
 	rpc->msgin.length = -1;
 	INIT_LIST_HEAD(&rpc->msgin.gaps);
 	skb_queue_head_init(&rpc->msgin.packets);

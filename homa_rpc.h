@@ -75,10 +75,11 @@ struct homa_gap {
 #define HOMA_XMIT_MARKS	8
 
 /**
- * struct homa_xmit_mark - Where the first transmissions of one tick began.
+ * struct homa_xmit_mark - Where the first transmissions that left this host
+ * in one tick began.
  */
 struct homa_xmit_mark {
-	/** @offset: First byte the message sent in @tick. */
+	/** @offset: First byte of the packets that left in @tick. */
 	u32 offset;
 
 	/** @tick: Timer tick. */
@@ -106,17 +107,40 @@ struct homa_msgout {
 	int granted;
 
 	/**
-	 * @marks: For the last HOMA_XMIT_MARKS ticks in which the message
-	 * sent new bytes, where those bytes began; the newest is
-	 * marks[(@num_marks - 1) % HOMA_XMIT_MARKS]. Bytes that first left
-	 * less than homa_rpc_young_ticks() ago are not sent again for a
-	 * RESEND: the receiver asked before they could arrive
-	 * (homa_resend_data()).
+	 * @marks: For the last HOMA_XMIT_MARKS ticks in which first
+	 * transmissions of the message left this host (their destructor
+	 * ran: a device sent them, a queue dropped them, or, over veth, the
+	 * receiving side's IP layer took them in; loopback and qdiscs that
+	 * delay packets let go of them as they take them), where those bytes
+	 * began; the newest is marks[(@num_marks - 1) % HOMA_XMIT_MARKS].
+	 * Bytes still queued in this host, or that left it less than
+	 * homa_rpc_young_ticks() ago, are not sent again for a RESEND, and
+	 * the RPC asks its peer nothing meanwhile (homa_timer.c): the peer
+	 * cannot have got what is still here, and a RESEND that arrives
+	 * just after they left was most likely sent before they arrived.
+	 * Under load such queues take longer than resend_ticks (TCP's
+	 * skb_still_in_host_queue() is the per-packet form of the first
+	 * rule).
 	 */
 	struct homa_xmit_mark marks[HOMA_XMIT_MARKS];
 
 	/** @num_marks: Marks recorded since the message (re)started. */
 	u32 num_marks;
+
+	/**
+	 * @left_end: One past the highest byte whose first transmission has
+	 * left this host; the bytes from here to @next_offset are still
+	 * queued here.
+	 */
+	u32 left_end;
+
+	/**
+	 * @marks_lock: Protects @marks, @num_marks and @left_end, which the
+	 * destructors of the message's packets (homa_data_wfree()) write
+	 * without the socket lock, in any context. Innermost: taken with
+	 * the socket lock held or not, and nothing is taken under it.
+	 */
+	spinlock_t marks_lock;
 };
 
 /**

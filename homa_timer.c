@@ -35,10 +35,13 @@
  * (homa_peer.answer_ticks, measured as lower bounds so that losses never
  * inflate it: homa_rpc_answered()), and its RPCs wait at least that long
  * in silence before they ask and between two RESENDs. A sender does not
- * send again bytes that first left more recently than that (or than
+ * send again bytes that left more recently than that (or than
  * resend_ticks), nor asks itself while such bytes of its own are on their
  * way (homa_msgout_young()): the RESEND was sent before they could
- * arrive.
+ * arrive. Bytes count from the moment they leave this host (a device sent
+ * them, a queue dropped them, or over veth the receiving side took them
+ * in: homa_msgout.marks); while still queued here they are young however
+ * long ago they were sent, as the peer cannot have got them.
  *
  * The tick runs in a work item (process context) started by an hrtimer.
  * It walks the port table under RCU and each socket's RPCs under the
@@ -124,7 +127,7 @@ static u32 homa_timer_wait(const struct homa_rpc *rpc, u32 now,
 
 /**
  * homa_rpc_young_ticks() - How recently bytes of an RPC's outgoing message
- * must have first left for a RESEND that asks for them to count as sent
+ * must have left this host for a RESEND that asks for them to count as sent
  * before they could arrive (homa_resend_data()): resend_ticks, or the
  * peer's answer time if that is longer.
  * @rpc: The RPC.
@@ -373,9 +376,10 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		homa_timer_give_up(rpc, client);
 		return;
 	}
-	/* Bytes of ours that left recently (homa_rpc_young_ticks()) may
-	 * not have arrived: a RESEND now could overtake them (and a server
-	 * that has no request yet would answer RPC_UNKNOWN, restarting it).
+	/* Bytes of ours still queued in this host, or that left it
+	 * recently (homa_msgout_young(), homa_rpc_young_ticks()), may not
+	 * have arrived: a RESEND now could overtake them (and a server that
+	 * has no request yet would answer RPC_UNKNOWN, restarting it).
 	 */
 	if (rpc->state == HOMA_RPC_OUTGOING &&
 	    homa_msgout_young(out, now, homa_rpc_young_ticks(rpc, now)) <

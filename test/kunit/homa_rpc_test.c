@@ -105,6 +105,14 @@
  * @holed:        Homa packets to HOMA_TEST_FREE_PORT the loopback
  *                device's rx_handler consumed (homa_test_hole()).
  * @hole_added:   Whether that rx_handler is registered.
+ * @hold_peer:    The loopback peer while its route is @hold_rt
+ *                (homa_test_hold()); else NULL.
+ * @hold_rt:      Copy of the route to 127.0.0.1 whose output keeps DATA
+ *                in this host while @holding.
+ * @saved_dst:    The peer's own route while @hold_rt replaces it.
+ * @holding:      Whether @hold_rt keeps DATA now (else it passes it).
+ * @held:         DATA packets kept; freed when the test ends, after the
+ *                sockets are released.
  * @msgin:        Incoming message used by the homa_msgin_add() tests; its
  *                gaps are freed when the test ends.
  * @base:         Metrics (summed over CPUs) when the test started.
@@ -128,6 +136,11 @@ struct homa_test_ctx {
 	atomic_t tap_lost;
 	atomic_t holed;
 	bool hole_added;
+	struct homa_peer *hold_peer;
+	struct rtable *hold_rt;
+	struct dst_entry *saved_dst;
+	bool holding;
+	struct sk_buff_head held;
 	struct homa_msgin msgin;
 	u64 base[HOMA_NUM_METRICS];
 	bool timer_stopped;
@@ -153,6 +166,7 @@ struct homa_test_ctx {
  * @out_next:      msgout.next_offset.
  * @out_granted:   msgout.granted.
  * @out_seg:       msgout.seg_size.
+ * @out_left_end:  msgout.left_end.
  * @error:         error (client RPCs that failed).
  */
 struct homa_test_rpc {
@@ -174,6 +188,7 @@ struct homa_test_rpc {
 	int out_next;
 	int out_granted;
 	int out_seg;
+	int out_left_end;
 	int error;
 };
 
@@ -620,6 +635,7 @@ static void homa_test_get_rpc(struct homa_sock *hsk, u64 id,
 		r->out_next = rpc->msgout.next_offset;
 		r->out_granted = rpc->msgout.granted;
 		r->out_seg = rpc->msgout.seg_size;
+		r->out_left_end = rpc->msgout.left_end;
 		r->error = rpc->error;
 	}
 	spin_unlock_bh(&hsk->lock);
@@ -806,6 +822,89 @@ static void homa_test_expect_gaps(struct kunit *test, struct homa_msgin *m,
 	KUNIT_EXPECT_EQ(test, i, n);
 }
 
+/* The test that keeps DATA in this host (homa_test_hold()), if any. */
+static struct homa_test_ctx *homa_test_holder;
+
+/* Output of the loopback peer's route while a test holds DATA: keeps
+ * outgoing Homa DATA packets in ctx->held, as a qdisc or device queue in
+ * front of a busy link would; everything else goes on to ip_output().
+ */
+static int homa_test_hold_output(struct net *net, struct sock *sk,
+				 struct sk_buff *skb)
+{
+	struct homa_test_ctx *ctx = READ_ONCE(homa_test_holder);
+	const struct homa_common_hdr *h;
+
+	h = (const struct homa_common_hdr *)skb_transport_header(skb);
+	if (ctx && READ_ONCE(ctx->holding) && h->type == HOMA_PKT_DATA) {
+		skb_queue_tail(&ctx->held, skb);
+		return 0;
+	}
+	return ip_output(net, sk, skb);
+}
+
+/* Start (@on) or stop keeping outgoing DATA to 127.0.0.1 in this host.
+ * The first call gives the loopback peer a copy of its route whose
+ * output is homa_test_hold_output(); homa_test_unhold() puts the
+ * peer's own route back.
+ */
+static void homa_test_hold(struct homa_test_ctx *ctx, bool on)
+{
+	struct kunit *test = ctx->test;
+	struct homa_peer *peer;
+	struct dst_entry *dst;
+	struct in6_addr lo;
+	struct flowi fl;
+	struct rtable *rt;
+
+	if (ctx->hold_peer || !on) {
+		WRITE_ONCE(ctx->holding, on);
+		return;
+	}
+	ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &lo);
+	rcu_read_lock();
+	peer = homa_peer_get(ctx->hn, &lo);
+	rcu_read_unlock();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(peer));
+	dst = homa_peer_dst(peer, &ctx->server->inet.sk, &fl);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(dst));
+	rt = rt_dst_clone(dst->dev, container_of(dst, struct rtable, dst));
+	dst_release(dst);
+	KUNIT_ASSERT_NOT_NULL(test, rt);
+	rt->dst.output = homa_test_hold_output;
+	ctx->hold_rt = rt;
+	WRITE_ONCE(homa_test_holder, ctx);
+	WRITE_ONCE(ctx->holding, true);
+	spin_lock_bh(&peer->lock);
+	ctx->saved_dst = peer->dst;
+	peer->dst = &rt->dst;
+	spin_unlock_bh(&peer->lock);
+	ctx->hold_peer = peer;
+}
+
+/* Give the loopback peer its own route back (the copy goes when the last
+ * packet that uses it does).
+ */
+static void homa_test_unhold(struct homa_test_ctx *ctx)
+{
+	struct homa_peer *peer = ctx->hold_peer;
+	struct dst_entry *put;
+
+	WRITE_ONCE(homa_test_holder, NULL);
+	WRITE_ONCE(ctx->holding, false);
+	spin_lock_bh(&peer->lock);
+	if (peer->dst == &ctx->hold_rt->dst) {
+		put = peer->dst;
+		peer->dst = ctx->saved_dst;
+	} else {
+		/* The peer found the copy stale and routed again. */
+		put = ctx->saved_dst;
+	}
+	spin_unlock_bh(&peer->lock);
+	dst_release(put);
+	ctx->hold_peer = NULL;
+}
+
 static int homa_rpc_test_init(struct kunit *test)
 {
 	struct homa_test_ctx *ctx;
@@ -820,6 +919,7 @@ static int homa_rpc_test_init(struct kunit *test)
 	test->priv = ctx;
 	ctx->test = test;
 	skb_queue_head_init(&ctx->captured);
+	skb_queue_head_init(&ctx->held);
 	atomic_set(&ctx->tx_packets, 0);
 	atomic_set(&ctx->rx_packets, 0);
 	atomic_set(&ctx->tap_lost, 0);
@@ -902,6 +1002,12 @@ static void homa_rpc_test_exit(struct kunit *test)
 		rtnl_unlock();
 		ctx->hole_added = false;
 	}
+	if (ctx->hold_peer)
+		homa_test_unhold(ctx);
+	/* Last: a held packet may keep its RPC, and its socket's memory,
+	 * alive after the socket was released (homa_data_wfree()).
+	 */
+	skb_queue_purge(&ctx->held);
 	skb_queue_purge(&ctx->captured);
 	list_for_each_entry_safe(gap, next, &ctx->msgin.gaps, links)
 		kfree(gap);
@@ -1792,6 +1898,75 @@ static void homa_test_resend(struct homa_test_ctx *ctx, u16 sport, u16 dport,
 	homa_test_inject(ctx, &h, sizeof(h), 0, 0);
 }
 
+/* Check captured packet @n: BUSY for RPC @id from @sport to @dport. */
+static void homa_test_expect_busy(struct homa_test_ctx *ctx, unsigned int n,
+				  u16 sport, u16 dport, u64 id)
+{
+	unsigned int len;
+
+	homa_test_homa_pkt(ctx, n, HOMA_PKT_BUSY, sport, dport, id, &len);
+	KUNIT_EXPECT_EQ(ctx->test, len, sizeof(struct homa_busy_hdr));
+}
+
+/* Inject a RESEND for bytes 0-99 of the response to client RPC @id and
+ * check that the server sends the first packet (@seg payload bytes) again
+ * as captured packet @n, its only retransmission since the test started.
+ */
+static void homa_test_resend_first(struct homa_test_ctx *ctx, u64 id,
+				   unsigned int n, u32 seg)
+{
+	const struct homa_data_hdr *d;
+	struct kunit *test = ctx->test;
+	unsigned int len;
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, id,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	d = homa_test_homa_pkt(ctx, n, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
+			       ctx->client_port, id + 1, &len);
+	KUNIT_EXPECT_EQ(test, len, sizeof(*d) + seg);
+	KUNIT_EXPECT_EQ(test, be32_to_cpu(d->seg.offset), 0);
+	KUNIT_EXPECT_EQ(test, d->retransmit, 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
+			1);
+}
+
+/* For the tests of RESENDs to a sender: 1000 unscheduled bytes, packets
+ * of at most 10000 bytes, a receive region for the server and a 100-byte
+ * request from client RPC @id (the test sends the response).
+ * Return: payload bytes of a full DATA packet on loopback.
+ */
+static u32 homa_test_resend_setup(struct homa_test_ctx *ctx, u64 id)
+{
+	WRITE_ONCE(ctx->hn->params.unsched_bytes, 1000);
+	WRITE_ONCE(ctx->hn->params.max_gso_size, 10000);
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_request(ctx, id, 100, 100, 0, 100);
+	return min_t(u32, init_net.loopback_dev->mtu - sizeof(struct iphdr),
+		     10000) - sizeof(struct homa_data_hdr);
+}
+
+/* Inject a RESEND for bytes 0-99 of the response to client RPC @id and
+ * check that the server answers BUSY (captured packet @n) and resends
+ * nothing: since the test started, @too_soon RESENDs were for bytes too
+ * young (resends_too_soon) and @resent DATA packets were resent.
+ */
+static void homa_test_resend_busy(struct homa_test_ctx *ctx, u64 id,
+				  unsigned int n, s64 too_soon, s64 resent)
+{
+	struct kunit *test = ctx->test;
+
+	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, id,
+			 0, 100);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	homa_test_expect_busy(ctx, n, HOMA_TEST_SERVER_PORT, ctx->client_port,
+			      id + 1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
+			too_soon);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
+			resent);
+}
+
 /* Check captured RESEND @n. */
 static void homa_test_expect_resend(struct homa_test_ctx *ctx, unsigned int n,
 				    u16 sport, u16 dport, u64 id, u32 offset,
@@ -1876,54 +2051,25 @@ static void homa_rpc_test_timer_resend_timeout(struct kunit *test)
 static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 {
 	struct homa_test_ctx *ctx = test->priv;
-	const struct homa_data_hdr *d;
 	const u32 len = 25000;
 	struct homa_test_rpc r;
 	unsigned int plen;
 	u32 seg;
 
-	WRITE_ONCE(ctx->hn->params.unsched_bytes, 1000);
-	WRITE_ONCE(ctx->hn->params.max_gso_size, 10000);
-	seg = min_t(u32, init_net.loopback_dev->mtu - sizeof(struct iphdr),
-		    10000) - sizeof(struct homa_data_hdr);
-	homa_test_set_region(ctx, ctx->server_sock);
-	homa_test_request(ctx, 6100, 100, 100, 0, 100);
+	seg = homa_test_resend_setup(ctx, 6100);
 	homa_test_respond(ctx, 6101, len);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
 
 	/* The packet left in this tick: the RESEND was sent before it could
 	 * arrive. BUSY, and it is not sent again.
 	 */
-	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
-			 0, 100);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
-	homa_test_homa_pkt(ctx, 1, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
-			   ctx->client_port, 6101, &plen);
-	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
-			1);
-	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
-			0);
+	homa_test_resend_busy(ctx, 6100, 1, 1, 0);
 	/* resend_ticks - 1 ticks later, still too soon. */
 	homa_test_age(ctx, READ_ONCE(ctx->hn->params.resend_ticks) - 1);
-	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
-			 0, 100);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
-	homa_test_homa_pkt(ctx, 2, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
-			   ctx->client_port, 6101, &plen);
-	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
-			2);
+	homa_test_resend_busy(ctx, 6100, 2, 2, 0);
 	homa_test_age(ctx, 1);
 
-	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
-			 0, 100);
-	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
-	d = homa_test_homa_pkt(ctx, 3, HOMA_PKT_DATA, HOMA_TEST_SERVER_PORT,
-			       ctx->client_port, 6101, &plen);
-	KUNIT_EXPECT_EQ(test, plen, sizeof(*d) + seg);
-	KUNIT_EXPECT_EQ(test, be32_to_cpu(d->seg.offset), 0);
-	KUNIT_EXPECT_EQ(test, d->retransmit, 1);
-	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
-			1);
+	homa_test_resend_first(ctx, 6100, 3, seg);
 
 	/* Beyond the grant: the next packet goes out, as for a GRANT. */
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
@@ -1939,9 +2085,8 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
 			 2 * seg, 0);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 6);
-	homa_test_homa_pkt(ctx, 5, HOMA_PKT_BUSY, HOMA_TEST_SERVER_PORT,
-			   ctx->client_port, 6101, &plen);
-	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_busy_hdr));
+	homa_test_expect_busy(ctx, 5, HOMA_TEST_SERVER_PORT, ctx->client_port,
+			      6101);
 
 	homa_test_resend(ctx, ctx->client_port, HOMA_TEST_SERVER_PORT, 6100,
 			 len + 1, 10);
@@ -1965,6 +2110,66 @@ static void homa_rpc_test_timer_resend_pkt(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
 			2);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+}
+
+/* A sender whose DATA is still queued in this host (kept by the route's
+ * output, as a busy qdisc would) does not send it again for a RESEND,
+ * however long ago it left the socket, and its RPC asks its peer nothing:
+ * BUSY (resends_too_soon). Once the queue dropped the packet it counts as
+ * gone from then on: a RESEND in the same tick still gets BUSY (it was
+ * most likely sent before the packet could arrive), one resend_ticks
+ * later the bytes; the timer then probes for a grant once the RPC is
+ * silent. A packet still held when the test ends keeps the RPC alive
+ * after its socket is released (KASAN checks the teardown).
+ */
+static void homa_rpc_test_timer_in_host(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_rpc r;
+	u32 seg;
+
+	homa_test_timer_params(ctx);
+	seg = homa_test_resend_setup(ctx, 6400);
+	homa_test_hold(ctx, true);
+	homa_test_respond(ctx, 6401, 20000);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+	KUNIT_ASSERT_EQ(test, skb_queue_len(&ctx->held), 1);
+	homa_test_get_rpc(ctx->server, 6401, &r);
+	KUNIT_EXPECT_EQ(test, r.out_next, seg);
+	KUNIT_EXPECT_EQ(test, r.out_left_end, 0);
+
+	/* Silent for almost timeout_ticks: no probe for a grant. */
+	homa_test_ticks(ctx, READ_ONCE(ctx->hn->params.timeout_ticks) - 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 0);
+	homa_test_resend_busy(ctx, 6400, 0, 1, 0);
+
+	/* The queue drops the packet: it has left this host, just now. */
+	homa_test_hold(ctx, false);
+	skb_queue_purge(&ctx->held);
+	homa_test_get_rpc(ctx->server, 6401, &r);
+	KUNIT_EXPECT_EQ(test, r.out_left_end, seg);
+	homa_test_resend_busy(ctx, 6400, 1, 2, 0);
+	homa_test_age(ctx, READ_ONCE(ctx->hn->params.resend_ticks));
+	homa_test_resend_first(ctx, 6400, 2, seg);
+
+	/* Silent again for resend_ticks: the timer asks for a grant (the
+	 * client socket, which has no such RPC, answers RPC_UNKNOWN, and
+	 * the server frees it).
+	 */
+	homa_test_ticks(ctx, READ_ONCE(ctx->hn->params.resend_ticks) - 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_GE(test, homa_test_ncaptured(ctx), 4);
+	homa_test_expect_resend(ctx, 3, HOMA_TEST_SERVER_PORT,
+				ctx->client_port, 6401, seg, 0);
+
+	/* Kept until after the sockets are released. */
+	homa_test_request(ctx, 6500, 100, 100, 0, 100);
+	homa_test_hold(ctx, true);
+	homa_test_respond(ctx, 6501, 20000);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&ctx->held), 1);
+	homa_test_get_rpc(ctx->server, 6501, &r);
+	KUNIT_EXPECT_EQ(test, r.out_left_end, 0);
 }
 
 /* RESENDs to a peer that does not answer: while it answered everything
@@ -2142,7 +2347,9 @@ static u64 homa_test_client_sent(struct homa_test_ctx *ctx,
 		id = rpc->id;
 		err = homa_msgout_init(rpc, buf, len);
 		buf = NULL;
+		/* Long gone from this host (no marks): old bytes. */
 		rpc->msgout.next_offset = len;
+		rpc->msgout.left_end = len;
 	}
 	spin_unlock_bh(&hsk->lock);
 	kvfree(buf);
@@ -2531,6 +2738,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
+	KUNIT_CASE(homa_rpc_test_timer_in_host),
 	KUNIT_CASE(homa_rpc_test_client_unknown_rounds),
 	KUNIT_CASE(homa_rpc_test_no_socket_icmp),
 	KUNIT_CASE(homa_rpc_test_icmp_ends_client_rpcs),
