@@ -481,10 +481,11 @@ static bool homa_rpc_waits_for_data(const struct homa_rpc *rpc)
  *
  * Bytes we sent before go out again, marked as retransmissions, unless
  * they are still queued in this host or left it only just
- * (homa_resend_data()); bytes beyond what was granted count as granted. If we send nothing (the RPC
- * is not sending: a server still receiving or serving the request, or a
- * client receiving the response; or our device queue is full), we answer
- * BUSY so the peer knows we are alive; an unknown RPC gets RPC_UNKNOWN.
+ * (homa_resend_data()); bytes beyond what was granted count as granted.
+ * If we send nothing (the RPC is not sending: a server still receiving or
+ * serving the request, or a client receiving the response; or our device
+ * queue is full), we answer BUSY so the peer knows we are alive; an
+ * unknown RPC gets RPC_UNKNOWN.
  */
 static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 			    struct sk_buff *skb)

@@ -426,8 +426,8 @@ EXPORT_SYMBOL_IF_KUNIT(homa_xmit_data);
  * homa_resend_data() - Send again the packets of an outgoing message that
  * hold bytes in [@start, @end), as far as their first transmission left
  * this host at least homa_rpc_young_ticks() ago (homa_msgout_young()),
- * marked as retransmissions. Caller holds the
- * socket lock; the work is bounded by the message length.
+ * marked as retransmissions. Caller holds the socket lock; the work is
+ * bounded by the message length.
  * @rpc:   The RPC; its outgoing message exists.
  * @start: First byte asked for.
  * @end:   One past the last byte asked for.
@@ -444,10 +444,9 @@ int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 	lockdep_assert_held(&rpc->hsk->lock);
 	/* Bytes still queued in this host, or that left it less than
 	 * resend_ticks (or the peer's answer time) ago, were asked for
-	 * before they could arrive (the receiver
-	 * asks after resend_ticks of silence, and its RESEND may have waited
-	 * in queues since): if they were lost, the next RESEND finds them
-	 * old enough.
+	 * before they could arrive (the receiver asks after resend_ticks of
+	 * silence, and its RESEND may have waited in queues since): if they
+	 * were lost, the next RESEND finds them old enough.
 	 */
 	now = READ_ONCE(hn->timer.ticks);
 	young = homa_msgout_young(m, now, homa_rpc_young_ticks(rpc, now));
