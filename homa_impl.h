@@ -104,6 +104,17 @@ struct homa_grant {
 /**
  * struct homa_net - Homa's state for one network namespace.
  */
+/* Ticks of receive-backlog history a namespace keeps (homa_timer.rx_tails). */
+#define HOMA_RX_CLOCK_TICKS	64
+
+/**
+ * struct homa_rx_tails - One CPU's slots of homa_timer.rx_tails.
+ */
+struct homa_rx_tails {
+	/** @tail: softnet_data.input_queue_tail at the start of a tick. */
+	u32 tail[HOMA_RX_CLOCK_TICKS];
+};
+
 /**
  * struct homa_timer - A namespace's retransmission timer (homa_timer.c).
  */
@@ -116,9 +127,32 @@ struct homa_timer {
 
 	/**
 	 * @ticks: Ticks so far (never 0 once started); written only by
-	 * homa_timer_tick(), which never runs twice at once.
+	 * homa_timer_step(), which never runs twice at once.
 	 */
 	u32 ticks;
+
+	/**
+	 * @rx_tails: Per CPU, the count of packets its receive backlog had
+	 * taken in (softnet_data.input_queue_tail) at the start of each of
+	 * the last HOMA_RX_CLOCK_TICKS ticks, in slot tick %
+	 * HOMA_RX_CLOCK_TICKS: together with the count it has processed,
+	 * how long packets wait in it (homa_rx_clock.c).
+	 */
+	struct homa_rx_tails __percpu *rx_tails;
+
+	/**
+	 * @rx_slot_tick: The tick each slot of @rx_tails was written for
+	 * (0: never). Written only by homa_timer_step(); read locklessly by
+	 * the receive path.
+	 */
+	u32 rx_slot_tick[HOMA_RX_CLOCK_TICKS];
+
+	/**
+	 * @rx_lag: Ticks the oldest packet still in a receive backlog of
+	 * this host had waited when the current tick began (0: none
+	 * waits); written only by homa_timer_step().
+	 */
+	u32 rx_lag;
 };
 
 struct homa_net {
@@ -202,10 +236,14 @@ void homa_grant_rpc_end(struct homa_rpc *rpc);
 void homa_grant_recheck(struct homa_net *hn);
 
 /* homa_timer.c */
-void homa_timer_init(struct homa_net *hn);
+int homa_timer_init(struct homa_net *hn);
+void homa_timer_destroy(struct homa_net *hn);
+u32 homa_rx_clock_lag(struct homa_net *hn, u32 now);
+u32 homa_rx_clock_waited(struct homa_net *hn, u32 now);
+void homa_rx_clock_sample(struct homa_net *hn, u32 now);
 void homa_timer_start(struct homa_net *hn);
 void homa_timer_stop(struct homa_net *hn);
-void homa_timer_tick(struct homa_net *hn);
+void homa_timer_step(struct homa_net *hn, u32 rx_lag);
 void homa_rpc_answered(struct homa_rpc *rpc, bool late);
 u32 homa_rpc_young_ticks(const struct homa_rpc *rpc, u32 now);
 
@@ -222,6 +260,7 @@ int homa_copy_to_user(struct homa_rpc *rpc);
 void homa_rpc_abort(struct homa_rpc *rpc, int error);
 #if IS_ENABLED(CONFIG_KUNIT)
 bool homa_msgin_add(struct homa_msgin *m, u32 start, u32 end);
+void homa_msgout_left(struct homa_msgout *m, u32 offset, u32 end, u32 now);
 #endif
 
 /* homa_outgoing.c */

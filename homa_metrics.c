@@ -55,6 +55,9 @@ static const struct homa_metric_desc homa_metric_descs[HOMA_MET_PKTS_RCVD] = {
 	[HOMA_MET_RESENDS_TOO_SOON] = {
 		"resends_too_soon",
 		"RESENDs for bytes still in this host or only just gone (not sent again)" },
+	[HOMA_MET_RESENDS_RX_LAG] = {
+		"resends_rx_lag",
+		"RESENDs and NEED_ACKs put off: the peer's packets may wait in our backlog" },
 	[HOMA_MET_RPC_TIMEOUTS] = {
 		"rpc_timeouts",
 		"RPCs ended because the peer was silent for timeout_ticks" },

@@ -50,8 +50,8 @@ static struct sk_buff *homa_skb_new(unsigned int len)
  * device queues), the lowest offset of a tick is kept, so that bytes
  * count as younger than they are, never as older.
  */
-static void homa_msgout_left(struct homa_msgout *m, u32 offset, u32 end,
-			     u32 now)
+VISIBLE_IF_KUNIT void homa_msgout_left(struct homa_msgout *m, u32 offset,
+				       u32 end, u32 now)
 {
 	struct homa_xmit_mark *k = NULL;
 	unsigned long flags;
@@ -67,8 +67,12 @@ static void homa_msgout_left(struct homa_msgout *m, u32 offset, u32 end,
 		k->tick = now;
 	}
 	m->left_end = max(m->left_end, end);
+	m->left_bytes += end - offset;
+	if (offset <= m->left_prefix)
+		m->left_prefix = max(m->left_prefix, end);
 	spin_unlock_irqrestore(&m->marks_lock, flags);
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_msgout_left);
 
 /**
  * homa_data_wfree() - Destructor of an RPC's DATA skbs: the stack orphaned
@@ -253,6 +257,8 @@ void homa_msgout_reset(struct homa_rpc *rpc)
 	spin_lock_irqsave(&m->marks_lock, flags);
 	m->num_marks = 0;
 	m->left_end = 0;
+	m->left_bytes = 0;
+	m->left_prefix = 0;
 	spin_unlock_irqrestore(&m->marks_lock, flags);
 	m->granted = min(unsched, m->length);
 }
@@ -305,7 +311,9 @@ static int homa_xmit_data_pkt(struct homa_rpc *rpc, int offset,
  * homa_msgout_young() - Where the bytes of an outgoing message begin that
  * are still queued in this host or whose first transmission left it less
  * than @age ticks ago (homa_msgout.marks). Bytes before the oldest mark
- * left before it, and count as old. Caller holds the socket lock.
+ * left before it, and count as old, unless a packet below left_end is
+ * still here (it may be any from left_prefix on). Caller holds the socket
+ * lock.
  * @m:   The message.
  * @now: The current tick.
  * @age: Ticks.
@@ -320,6 +328,11 @@ u32 homa_msgout_young(struct homa_msgout *m, u32 now, u32 age)
 
 	spin_lock_irqsave(&m->marks_lock, flags);
 	end = min_t(u32, m->left_end, m->next_offset);
+	/* A packet below left_end is still here: all from the first one
+	 * that may be count as queued.
+	 */
+	if (m->left_bytes < m->left_end)
+		end = min(end, m->left_prefix);
 	n = min_t(u32, m->num_marks, HOMA_XMIT_MARKS);
 	for (i = 1; i <= n; i++) {
 		k = &m->marks[(m->num_marks - i) % HOMA_XMIT_MARKS];
@@ -330,6 +343,7 @@ u32 homa_msgout_young(struct homa_msgout *m, u32 now, u32 age)
 	spin_unlock_irqrestore(&m->marks_lock, flags);
 	return end;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_msgout_young);
 
 /**
  * homa_xmit_data() - Send every packet of an RPC's outgoing message that
@@ -449,7 +463,12 @@ int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 	 * were lost, the next RESEND finds them old enough.
 	 */
 	now = READ_ONCE(hn->timer.ticks);
-	young = homa_msgout_young(m, now, homa_rpc_young_ticks(rpc, now));
+	/* A RESEND that waited in our receive backlog was sent before the
+	 * bytes that left us since it was queued there could arrive.
+	 */
+	young = homa_msgout_young(m, now,
+				  max(homa_rpc_young_ticks(rpc, now),
+				      homa_rx_clock_waited(hn, now) + 1));
 	if (end > young && start < m->next_offset)
 		homa_metric_inc(hn, HOMA_MET_RESENDS_TOO_SOON);
 	end = min_t(u32, end, young);

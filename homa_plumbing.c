@@ -844,7 +844,12 @@ static int __net_init homa_net_init(struct net *net)
 		return err;
 	}
 	atomic_set(&hn->num_rpcs, 0);
-	homa_timer_init(hn);
+	err = homa_timer_init(hn);
+	if (err) {
+		homa_sysctl_net_exit(hn);
+		homa_metrics_net_exit(hn);
+		return err;
+	}
 	homa_timer_start(hn);
 	return 0;
 }
@@ -854,6 +859,7 @@ static void __net_exit homa_net_exit(struct net *net)
 	struct homa_net *hn = homa_net(net);
 
 	homa_timer_stop(hn);
+	homa_timer_destroy(hn);
 	homa_sysctl_net_exit(hn);
 	homa_metrics_net_exit(hn);
 	homa_socktab_destroy(&hn->socktab);

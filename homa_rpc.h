@@ -135,7 +135,23 @@ struct homa_msgout {
 	u32 left_end;
 
 	/**
-	 * @marks_lock: Protects @marks, @num_marks and @left_end, which the
+	 * @left_bytes: Bytes of first transmissions that have left this
+	 * host. Below @left_end while a packet below @left_end is still
+	 * queued here: packets can leave out of order (several CPUs' or
+	 * devices' queues).
+	 */
+	u32 left_bytes;
+
+	/**
+	 * @left_prefix: Every first transmission below this offset has left
+	 * this host. Bytes from here up count as still queued while
+	 * @left_bytes is below @left_end (homa_msgout_young()).
+	 */
+	u32 left_prefix;
+
+	/**
+	 * @marks_lock: Protects @marks, @num_marks, @left_end, @left_bytes
+	 * and @left_prefix, which the
 	 * destructors of the message's packets (homa_data_wfree()) write
 	 * without the socket lock, in any context. Innermost: taken with
 	 * the socket lock held or not, and nothing is taken under it.

@@ -43,6 +43,12 @@
  * in: homa_msgout.marks); while still queued here they are young however
  * long ago they were sent, as the peer cannot have got them.
  *
+ * Our own receive backlogs can hold the peer's packets too (loopback,
+ * veth, RPS; tens of ticks under emulation): silence counts only beyond
+ * how long the oldest packet in them has waited (homa_rx_clock_lag(),
+ * homa_timer.rx_lag), and a RESEND that waited in them asked for bytes
+ * that left us since before they could arrive (homa_rx_clock_waited()).
+ *
  * The tick runs in a work item (process context) started by an hrtimer.
  * It walks the port table under RCU and each socket's RPCs under the
  * socket's lock: the work under one lock is bounded by the RPCs of that
@@ -143,25 +149,36 @@ u32 homa_rpc_young_ticks(const struct homa_rpc *rpc, u32 now)
 		     homa_timer_wait(rpc, now, p));
 }
 
-/* Ticks between two RESENDs (or NEED_ACKs) of one RPC. */
-static u32 homa_timer_interval_ticks(const struct homa_rpc *rpc, u32 now,
-				     const struct homa_params *p)
+/* Whether an RPC that is silent now may send a RESEND or NEED_ACK, given
+ * that packets queued in our receive backlogs @lag ticks ago or later may
+ * not have been seen yet: it has been silent beyond @lag for @first ticks
+ * and for @wait (as long as its peer takes to answer), and sent none for
+ * resend_interval (or @wait) beyond @lag.
+ */
+static bool homa_timer_due_lag(const struct homa_rpc *rpc, u32 now, u32 first,
+			       u32 wait, u32 lag, const struct homa_params *p)
 {
-	return max_t(u32, READ_ONCE(p->resend_interval),
-		     homa_timer_wait(rpc, now, p));
+	if (rpc->silent_ticks < max(first, wait) + lag)
+		return false;
+	return !rpc->resend_tick ||
+	       now - rpc->resend_tick >=
+	       max_t(u32, READ_ONCE(p->resend_interval), wait) + lag;
 }
 
-/* Whether an RPC that is silent now may send a RESEND or NEED_ACK: it has
- * been silent for @first ticks, and for as long as its peer takes to
- * answer, and sent none for homa_timer_interval_ticks().
+/* homa_timer_due_lag() with this tick's receive lag (homa_timer.rx_lag);
+ * counts the RPCs held back by the lag alone.
  */
 static bool homa_timer_due(struct homa_rpc *rpc, u32 now, u32 first,
 			   const struct homa_params *p)
 {
-	if (rpc->silent_ticks < max(first, homa_timer_wait(rpc, now, p)))
-		return false;
-	return !rpc->resend_tick ||
-	       now - rpc->resend_tick >= homa_timer_interval_ticks(rpc, now, p);
+	u32 lag = rpc->hsk->hnet->timer.rx_lag;
+	u32 wait = homa_timer_wait(rpc, now, p);
+
+	if (homa_timer_due_lag(rpc, now, first, wait, lag, p))
+		return true;
+	if (lag && homa_timer_due_lag(rpc, now, first, wait, 0, p))
+		homa_metric_inc(rpc->hsk->hnet, HOMA_MET_RESENDS_RX_LAG);
+	return false;
 }
 
 /* Whether the incoming message of @rpc misses bytes its sender may send
@@ -394,25 +411,28 @@ static void homa_timer_rpc(struct homa_rpc *rpc, u32 now)
 		homa_xmit_resend(rpc, offset, length);
 }
 
-/**
- * homa_timer_tick() - Advance a namespace's timer by one tick: check
- * every RPC of every socket. Runs in process context; also called by the
- * KUnit tests (with the timer stopped) to step time.
- * @hn: Namespace state.
+/* Start the next tick of a namespace; returns its number. Only the tick
+ * work (or a KUnit test that stopped it) writes ticks; 0 means "never"
+ * in RPCs.
  */
-void homa_timer_tick(struct homa_net *hn)
+static u32 homa_timer_advance(struct homa_net *hn)
 {
-	struct homa_rpc *rpc, *next;
-	struct homa_sock *hsk;
-	u32 now;
-	int i;
+	u32 now = READ_ONCE(hn->timer.ticks) + 1;
 
-	/* Only this function writes ticks; 0 means "never" in RPCs. */
-	now = READ_ONCE(hn->timer.ticks) + 1;
 	if (now == 0)
 		now = 1;
 	WRITE_ONCE(hn->timer.ticks, now);
+	return now;
+}
 
+/* Check every RPC of every socket of a namespace in tick @now. */
+static void homa_timer_check(struct homa_net *hn, u32 now, u32 rx_lag)
+{
+	struct homa_rpc *rpc, *next;
+	struct homa_sock *hsk;
+	int i;
+
+	hn->timer.rx_lag = rx_lag;
 	rcu_read_lock();
 	for (i = 0; i < HOMA_SOCKTAB_BUCKETS; i++) {
 		hlist_for_each_entry_rcu(hsk, &hn->socktab.buckets[i],
@@ -428,7 +448,31 @@ void homa_timer_tick(struct homa_net *hn)
 	}
 	rcu_read_unlock();
 }
-EXPORT_SYMBOL_IF_KUNIT(homa_timer_tick);
+
+/* One tick of the namespace's timer (the tick work, process context):
+ * note the receive backlogs (homa_rx_clock.c), then check the RPCs.
+ */
+static void homa_timer_tick(struct homa_net *hn)
+{
+	u32 now = homa_timer_advance(hn);
+
+	homa_rx_clock_sample(hn, now);
+	homa_timer_check(hn, now, homa_rx_clock_lag(hn, now));
+}
+
+/**
+ * homa_timer_step() - Advance a namespace's timer by one tick as
+ * homa_timer_tick() does, with a receive lag given by the caller: for
+ * the KUnit tests, which stop the timer and step time themselves.
+ * @hn:     Namespace state.
+ * @rx_lag: Ticks the oldest packet in our receive backlogs has waited
+ *          (homa_rx_clock_lag()).
+ */
+void homa_timer_step(struct homa_net *hn, u32 rx_lag)
+{
+	homa_timer_check(hn, homa_timer_advance(hn), rx_lag);
+}
+EXPORT_SYMBOL_IF_KUNIT(homa_timer_step);
 
 static ktime_t homa_timer_interval(struct homa_net *hn)
 {
@@ -485,11 +529,30 @@ EXPORT_SYMBOL_IF_KUNIT(homa_timer_stop);
 /**
  * homa_timer_init() - Set up (but do not start) a namespace's timer.
  * @hn: Namespace state.
+ *
+ * Return: 0, or -ENOMEM.
  */
-void homa_timer_init(struct homa_net *hn)
+int homa_timer_init(struct homa_net *hn)
 {
+	hn->timer.rx_tails = alloc_percpu(struct homa_rx_tails);
+	if (!hn->timer.rx_tails)
+		return -ENOMEM;
+	memset(hn->timer.rx_slot_tick, 0, sizeof(hn->timer.rx_slot_tick));
+	hn->timer.rx_lag = 0;
 	hn->timer.ticks = 0;
 	INIT_WORK(&hn->timer.work, homa_timer_work);
 	hrtimer_init(&hn->timer.hrtimer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	hn->timer.hrtimer.function = homa_timer_fire;
+	return 0;
+}
+
+/**
+ * homa_timer_destroy() - Free what homa_timer_init() allocated; the timer
+ * is stopped (homa_timer_stop()).
+ * @hn: Namespace state.
+ */
+void homa_timer_destroy(struct homa_net *hn)
+{
+	free_percpu(hn->timer.rx_tails);
+	hn->timer.rx_tails = NULL;
 }

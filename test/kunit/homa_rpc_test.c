@@ -445,16 +445,16 @@ static void homa_test_expect_data(struct homa_test_ctx *ctx, unsigned int n,
 			    offset + i);
 }
 
-/* Give homa_rcv() a packet from @saddr (a loopback address) to 127.0.0.1:
- * @hdr_len bytes of Homa header, then @data_len bytes of payload starting
- * at message offset @offset. The skb looks like one that came in through
- * the loopback device (which keeps the sender's route as the skb's dst),
- * so that the module can answer it with ICMP. Then waits for what the
- * module sent in response to be handled.
+/* Build a packet from @saddr (a loopback address) to 127.0.0.1: @hdr_len
+ * bytes of Homa header, then @data_len bytes of payload starting at
+ * message offset @offset; skb->data at the IP header. The skb looks like
+ * one that came in through the loopback device (which keeps the sender's
+ * route as the skb's dst), so that the module can answer it with ICMP.
  */
-static void homa_test_inject_from(struct homa_test_ctx *ctx, __be32 saddr,
-				  const void *hdr, unsigned int hdr_len,
-				  u32 offset, u32 data_len)
+static struct sk_buff *homa_test_build(struct homa_test_ctx *ctx,
+				       __be32 saddr, const void *hdr,
+				       unsigned int hdr_len, u32 offset,
+				       u32 data_len)
 {
 	struct kunit *test = ctx->test;
 	struct sk_buff *skb;
@@ -488,11 +488,24 @@ static void homa_test_inject_from(struct homa_test_ctx *ctx, __be32 saddr,
 	data = skb_put(skb, data_len);
 	for (i = 0; i < data_len; i++)
 		data[i] = homa_test_byte(offset + i);
-	__skb_pull(skb, sizeof(*iph));
-	skb_reset_transport_header(skb);
 	skb->protocol = htons(ETH_P_IP);
 	skb->pkt_type = PACKET_HOST;
 	skb->dev = init_net.loopback_dev;
+	return skb;
+}
+
+/* Give homa_rcv() the packet of homa_test_build(), as the IP layer does;
+ * then wait for what the module sent in response to be handled.
+ */
+static void homa_test_inject_from(struct homa_test_ctx *ctx, __be32 saddr,
+				  const void *hdr, unsigned int hdr_len,
+				  u32 offset, u32 data_len)
+{
+	struct sk_buff *skb;
+
+	skb = homa_test_build(ctx, saddr, hdr, hdr_len, offset, data_len);
+	__skb_pull(skb, sizeof(struct iphdr));
+	skb_reset_transport_header(skb);
 
 	/* As in softirq: the IP layer calls handlers under RCU. */
 	local_bh_disable();
@@ -942,6 +955,11 @@ static int homa_rpc_test_init(struct kunit *test)
 	/* Time stands still unless a test steps it (homa_test_ticks()). */
 	homa_timer_stop(ctx->hn);
 	ctx->timer_stopped = true;
+	/* Nor do the receive-backlog notes of earlier ticks: the tests
+	 * write those they need (homa_rx_clock_sample()).
+	 */
+	memset(ctx->hn->timer.rx_slot_tick, 0,
+	       sizeof(ctx->hn->timer.rx_slot_tick));
 	/* Peers outlive tests: forget what earlier ones taught the
 	 * loopback peer about its answer time.
 	 */
@@ -1843,7 +1861,7 @@ static void homa_rpc_test_client_response(struct kunit *test)
 }
 
 /* ---------------------------------------------------------------------
- * The timer: time is stepped by calling homa_timer_tick() with the real
+ * The timer: time is stepped by calling homa_timer_step() with the real
  * timer stopped. Parameters: first RESEND after 3 silent ticks, then every
  * 2 ticks, abort after 10, NEED_ACK after 2.
  */
@@ -1862,7 +1880,18 @@ static void homa_test_timer_params(struct homa_test_ctx *ctx)
 static void homa_test_ticks(struct homa_test_ctx *ctx, int n)
 {
 	while (n-- > 0) {
-		homa_timer_tick(ctx->hn);
+		homa_timer_step(ctx->hn, false);
+		homa_test_settle(ctx);
+	}
+}
+
+/* Step the timer @n ticks, as homa_test_ticks(), while the oldest packet
+ * in this host's receive backlogs has waited @lag ticks.
+ */
+static void homa_test_ticks_lag(struct homa_test_ctx *ctx, int n, u32 lag)
+{
+	while (n-- > 0) {
+		homa_timer_step(ctx->hn, lag);
 		homa_test_settle(ctx);
 	}
 }
@@ -1981,6 +2010,18 @@ static void homa_test_expect_resend(struct homa_test_ctx *ctx, unsigned int n,
 	KUNIT_EXPECT_EQ(ctx->test, be32_to_cpu(h->length), length);
 }
 
+/* With the timer parameters of these tests, the first 1000 bytes of a
+ * 3000-byte request from client RPC @id at HOMA_TEST_FREE_PORT, whose
+ * socket does not exist (what the server sends it vanishes).
+ */
+static void homa_test_silent_request(struct homa_test_ctx *ctx, u64 id)
+{
+	homa_test_timer_params(ctx);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, id,
+		       3000, 3000, 0, 1000);
+	KUNIT_ASSERT_EQ(ctx->test, homa_test_num_rpcs(ctx->server), 1);
+}
+
 /* A server receiving a request from a client that went silent (its port
  * has no socket, and homa_test_hole() makes RESENDs vanish): RESEND for the missing bytes after
  * resend_ticks, again every resend_interval; a packet from the client
@@ -1992,10 +2033,7 @@ static void homa_rpc_test_timer_resend_timeout(struct kunit *test)
 	struct homa_test_ctx *ctx = test->priv;
 	struct homa_test_rpc r;
 
-	homa_test_timer_params(ctx);
-	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6000,
-		       3000, 3000, 0, 1000);
-	KUNIT_ASSERT_EQ(test, homa_test_num_rpcs(ctx->server), 1);
+	homa_test_silent_request(ctx, 6000);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 0);
 
 	homa_test_ticks(ctx, 2);
@@ -2170,6 +2208,182 @@ static void homa_rpc_test_timer_in_host(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, skb_queue_len(&ctx->held), 1);
 	homa_test_get_rpc(ctx->server, 6501, &r);
 	KUNIT_EXPECT_EQ(test, r.out_left_end, 0);
+}
+
+/* Queue @skb in this CPU's receive backlog, as loopback and veth do; the
+ * caller has bottom halves disabled, so it stays there until they are
+ * enabled again. An IPv4 packet counts as one the tap will see come in.
+ */
+static void homa_test_backlog(struct homa_test_ctx *ctx, struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		atomic_inc(&ctx->tx_packets);
+	KUNIT_EXPECT_EQ(ctx->test, netif_rx(skb), NET_RX_SUCCESS);
+}
+
+/* A packet that no protocol takes (the stack drops it after the backlog). */
+static struct sk_buff *homa_test_filler(struct homa_test_ctx *ctx)
+{
+	struct sk_buff *skb = alloc_skb(64, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(ctx->test, skb);
+	skb_put_zero(skb, 46);
+	skb_reset_network_header(skb);
+	skb->protocol = htons(ETH_P_802_3_MIN);
+	skb->pkt_type = PACKET_HOST;
+	skb->dev = init_net.loopback_dev;
+	return skb;
+}
+
+/* The receive-backlog clock: a packet queued in this CPU's backlog between
+ * the notes of ticks 101 and 102 shows, at tick 105, a lag of 3 (packets
+ * queued before tick 102 wait) and, for the packet at the head of the
+ * backlog, a wait of up to 4 ticks (queued at the start of tick 101 or
+ * later); once the backlog has been processed both are 0, as they are
+ * for ticks the notes no longer cover.
+ */
+static void homa_rpc_test_rx_clock(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_net *hn = ctx->hn;
+	u32 lag, waited, late;
+	struct sk_buff *skb;
+
+	skb = homa_test_filler(ctx);
+	homa_test_settle(ctx);
+	local_bh_disable();
+	homa_rx_clock_sample(hn, 101);
+	homa_test_backlog(ctx, skb);
+	homa_rx_clock_sample(hn, 102);
+	lag = homa_rx_clock_lag(hn, 105);
+	waited = homa_rx_clock_waited(hn, 105);
+	/* Notes older than HOMA_RX_CLOCK_TICKS are not trusted: longer. */
+	late = homa_rx_clock_lag(hn, 101 + HOMA_RX_CLOCK_TICKS + 5);
+	local_bh_enable();
+	KUNIT_EXPECT_EQ(test, lag, 3);
+	KUNIT_EXPECT_EQ(test, waited, 4);
+	KUNIT_EXPECT_EQ(test, late, 0);
+
+	homa_test_settle(ctx);
+	local_bh_disable();
+	lag = homa_rx_clock_lag(hn, 105);
+	waited = homa_rx_clock_waited(hn, 105);
+	local_bh_enable();
+	KUNIT_EXPECT_EQ(test, lag, 0);
+	KUNIT_EXPECT_EQ(test, waited, 0);
+}
+
+/* For homa_rpc_test_timer_rx_lag(): @n ticks with a lag of 2 send nothing
+ * (resends_rx_lag is @held since the test began), the next one sends
+ * RESEND number @k of server RPC 6801, for bytes 1000-2999.
+ */
+static void homa_test_lag_round(struct homa_test_ctx *ctx, int n, s64 held,
+				unsigned int k)
+{
+	struct kunit *test = ctx->test;
+
+	homa_test_ticks_lag(ctx, n, 2);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), k);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_RX_LAG),
+			held);
+	homa_test_ticks_lag(ctx, 1, 2);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), k + 1);
+	homa_test_expect_resend(ctx, k, HOMA_TEST_SERVER_PORT,
+				HOMA_TEST_FREE_PORT, 6801, 1000, 2000);
+}
+
+/* While packets wait in this host's receive backlog, an RPC's silence
+ * counts only beyond that wait: with a lag of 2 ticks the first RESEND
+ * goes out at resend_ticks + 2 and the next one resend_interval + 2
+ * later (resends_rx_lag counts the ticks at which it would have gone
+ * out without the lag); the timeout does not wait for the lag.
+ */
+static void homa_rpc_test_timer_rx_lag(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_test_rpc r;
+
+	homa_test_silent_request(ctx, 6800);
+	homa_test_lag_round(ctx, 4, 2, 0);
+	homa_test_lag_round(ctx, 3, 4, 1);
+
+	/* Silent for timeout_ticks (10): the RPC ends, lag or not. */
+	homa_test_ticks_lag(ctx, 1, 20);
+	homa_test_get_rpc(ctx->server, 6801, &r);
+	KUNIT_EXPECT_FALSE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 1);
+	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
+}
+
+/* A RESEND that waited in our receive backlog since before the bytes it
+ * asks for left us was sent before they could arrive: BUSY
+ * (resends_too_soon), however old the bytes are by the tick count. The
+ * same RESEND straight from the device gets them.
+ */
+static void homa_rpc_test_timer_resend_backlog(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	struct homa_resend_hdr h;
+	struct sk_buff *skb;
+	u32 seg, left;
+
+	seg = homa_test_resend_setup(ctx, 6900);
+	left = READ_ONCE(ctx->hn->timer.ticks);
+	homa_test_respond(ctx, 6901, 25000);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_age(ctx, READ_ONCE(ctx->hn->params.resend_ticks) + 3);
+
+	/* Queued in the tick before the response left. */
+	memset(&h, 0, sizeof(h));
+	homa_common_hdr_init(&h.common, HOMA_PKT_RESEND, ctx->client_port,
+			     HOMA_TEST_SERVER_PORT, 6900);
+	h.offset = cpu_to_be32(0);
+	h.length = cpu_to_be32(100);
+	skb = homa_test_build(ctx, htonl(INADDR_LOOPBACK), &h, sizeof(h), 0, 0);
+	local_bh_disable();
+	homa_rx_clock_sample(ctx->hn, left - 1);
+	homa_test_backlog(ctx, skb);
+	homa_rx_clock_sample(ctx->hn, left);
+	local_bh_enable();
+	homa_test_settle(ctx);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_busy(ctx, 1, HOMA_TEST_SERVER_PORT, ctx->client_port,
+			      6901);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RESENDS_TOO_SOON),
+			1);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
+			0);
+
+	homa_test_resend_first(ctx, 6900, 2, seg);
+}
+
+/* Packets that leave out of order (several queues): while one below the
+ * highest departed byte is still here, the bytes from the first that may
+ * be it count as young however old the marks are; once it has left, the
+ * marks decide again.
+ */
+static void homa_rpc_test_msgout_left_order(struct kunit *test)
+{
+	struct homa_msgout *m;
+
+	m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	spin_lock_init(&m->marks_lock);
+	m->length = 5000;
+	m->seg_size = 1000;
+	m->next_offset = 4000;
+
+	homa_msgout_left(m, 0, 1000, 10);
+	homa_msgout_left(m, 2000, 3000, 10);
+	homa_msgout_left(m, 3000, 4000, 11);
+	/* 1000-2000 is still here: from 1000 on everything is young. */
+	KUNIT_EXPECT_EQ(test, homa_msgout_young(m, 100, 5), 1000);
+	homa_msgout_left(m, 1000, 2000, 12);
+	KUNIT_EXPECT_EQ(test, homa_msgout_young(m, 100, 5), 4000);
+	/* At tick 15, what left in ticks 11 and 12 is still young. */
+	KUNIT_EXPECT_EQ(test, homa_msgout_young(m, 15, 5), 1000);
+	KUNIT_EXPECT_EQ(test, homa_msgout_young(m, 16, 5), 1000);
+	KUNIT_EXPECT_EQ(test, homa_msgout_young(m, 17, 5), 4000);
 }
 
 /* RESENDs to a peer that does not answer: while it answered everything
@@ -2350,6 +2564,8 @@ static u64 homa_test_client_sent(struct homa_test_ctx *ctx,
 		/* Long gone from this host (no marks): old bytes. */
 		rpc->msgout.next_offset = len;
 		rpc->msgout.left_end = len;
+		rpc->msgout.left_bytes = len;
+		rpc->msgout.left_prefix = len;
 	}
 	spin_unlock_bh(&hsk->lock);
 	kvfree(buf);
@@ -2739,6 +2955,10 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
 	KUNIT_CASE(homa_rpc_test_timer_in_host),
+	KUNIT_CASE(homa_rpc_test_rx_clock),
+	KUNIT_CASE(homa_rpc_test_timer_rx_lag),
+	KUNIT_CASE(homa_rpc_test_timer_resend_backlog),
+	KUNIT_CASE(homa_rpc_test_msgout_left_order),
 	KUNIT_CASE(homa_rpc_test_client_unknown_rounds),
 	KUNIT_CASE(homa_rpc_test_no_socket_icmp),
 	KUNIT_CASE(homa_rpc_test_icmp_ends_client_rpcs),
