@@ -150,7 +150,8 @@ struct homa_timer {
 	/**
 	 * @rx_lag: Ticks the oldest packet still in a receive backlog of
 	 * this host had waited when the current tick began (0: none
-	 * waits); written only by homa_timer_step().
+	 * waits); written only by the tick (homa_timer_check()), read
+	 * locklessly by the receive path too (homa_rpc_young_ticks()).
 	 */
 	u32 rx_lag;
 };

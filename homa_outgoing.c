@@ -463,12 +463,11 @@ int homa_resend_data(struct homa_rpc *rpc, u32 start, u32 end)
 	 * were lost, the next RESEND finds them old enough.
 	 */
 	now = READ_ONCE(hn->timer.ticks);
-	/* A RESEND that waited in our receive backlog was sent before the
-	 * bytes that left us since it was queued there could arrive.
+	/* A RESEND that waited in our receive backlog was sent when it was
+	 * queued there: young counts from then.
 	 */
-	young = homa_msgout_young(m, now,
-				  max(homa_rpc_young_ticks(rpc, now),
-				      homa_rx_clock_waited(hn, now) + 1));
+	young = homa_msgout_young(m, now, homa_rpc_young_ticks(rpc, now) +
+				  homa_rx_clock_waited(hn, now));
 	if (end > young && start < m->next_offset)
 		homa_metric_inc(hn, HOMA_MET_RESENDS_TOO_SOON);
 	end = min_t(u32, end, young);

@@ -94,29 +94,29 @@ static bool homa_rx_clock_tail(struct homa_net *hn, int cpu, u32 tick,
  * @hn:  Namespace state.
  * @now: The current tick (sampled already).
  *
- * Return: ticks (the packet was queued before the start of tick
- * @now - lag), 0 if no backlog holds a packet queued before this tick,
+ * Return: ticks, at most (the packet was queued in tick @now - lag or
+ * later); 0 if no backlog holds a packet queued before this tick,
  * HOMA_RX_CLOCK_TICKS if one is older than the notes.
  */
 u32 homa_rx_clock_lag(struct homa_net *hn, u32 now)
 {
+	u32 head, tail, lag = 0;
 	struct softnet_data *sd;
-	u32 head, tail, age, lag = 0;
-	int cpu;
+	int cpu, age;
 
 	for_each_online_cpu(cpu) {
 		sd = &per_cpu(softnet_data, cpu);
 		head = READ_ONCE(sd->input_queue_head);
 		if (READ_ONCE(sd->input_queue_tail) == head)
 			continue;
-		/* The oldest note still ahead of what was processed. */
-		for (age = HOMA_RX_CLOCK_TICKS - 1; age > lag; age--) {
+		/* The oldest note still ahead of what was processed: the
+		 * packet was queued in the tick before it.
+		 */
+		for (age = HOMA_RX_CLOCK_TICKS - 1; age >= (int)lag; age--) {
 			if (!homa_rx_clock_tail(hn, cpu, now - age, &tail))
 				continue;
 			if ((s32)(tail - head) > 0) {
-				lag = age;
-				if (age == HOMA_RX_CLOCK_TICKS - 1)
-					lag = HOMA_RX_CLOCK_TICKS;
+				lag = age + 1;
 				break;
 			}
 		}

@@ -135,7 +135,10 @@ static u32 homa_timer_wait(const struct homa_rpc *rpc, u32 now,
  * homa_rpc_young_ticks() - How recently bytes of an RPC's outgoing message
  * must have left this host for a RESEND that asks for them to count as sent
  * before they could arrive (homa_resend_data()): resend_ticks, or the
- * peer's answer time if that is longer.
+ * peer's answer time if that is longer, or longer than the oldest packet
+ * in our receive backlogs has waited (homa_timer.rx_lag, queued in tick
+ * now - rx_lag or later: a peer in this host, over loopback or veth, may
+ * not have processed bytes that left since).
  * @rpc: The RPC.
  * @now: The current tick.
  *
@@ -143,10 +146,12 @@ static u32 homa_timer_wait(const struct homa_rpc *rpc, u32 now,
  */
 u32 homa_rpc_young_ticks(const struct homa_rpc *rpc, u32 now)
 {
-	const struct homa_params *p = &rpc->hsk->hnet->params;
+	const struct homa_net *hn = rpc->hsk->hnet;
+	const struct homa_params *p = &hn->params;
+	u32 lag = READ_ONCE(hn->timer.rx_lag);
 
-	return max_t(u32, READ_ONCE(p->resend_ticks),
-		     homa_timer_wait(rpc, now, p));
+	return max3((u32)READ_ONCE(p->resend_ticks),
+		    homa_timer_wait(rpc, now, p), lag ? lag + 1 : 0);
 }
 
 /* Whether an RPC that is silent now may send a RESEND or NEED_ACK, given
@@ -171,7 +176,7 @@ static bool homa_timer_due_lag(const struct homa_rpc *rpc, u32 now, u32 first,
 static bool homa_timer_due(struct homa_rpc *rpc, u32 now, u32 first,
 			   const struct homa_params *p)
 {
-	u32 lag = rpc->hsk->hnet->timer.rx_lag;
+	u32 lag = READ_ONCE(rpc->hsk->hnet->timer.rx_lag);
 	u32 wait = homa_timer_wait(rpc, now, p);
 
 	if (homa_timer_due_lag(rpc, now, first, wait, lag, p))
@@ -432,7 +437,7 @@ static void homa_timer_check(struct homa_net *hn, u32 now, u32 rx_lag)
 	struct homa_sock *hsk;
 	int i;
 
-	hn->timer.rx_lag = rx_lag;
+	WRITE_ONCE(hn->timer.rx_lag, rx_lag);
 	rcu_read_lock();
 	for (i = 0; i < HOMA_SOCKTAB_BUCKETS; i++) {
 		hlist_for_each_entry_rcu(hsk, &hn->socktab.buckets[i],
