@@ -101,9 +101,6 @@ struct homa_grant {
 	struct work_struct recheck_work;
 };
 
-/**
- * struct homa_net - Homa's state for one network namespace.
- */
 /* Ticks of receive-backlog history a namespace keeps (homa_timer.rx_tails). */
 #define HOMA_RX_CLOCK_TICKS	64
 
@@ -127,7 +124,8 @@ struct homa_timer {
 
 	/**
 	 * @ticks: Ticks so far (never 0 once started); written only by
-	 * homa_timer_step(), which never runs twice at once.
+	 * homa_timer_advance() (the tick work, or a KUnit test that stopped
+	 * it), which never runs twice at once.
 	 */
 	u32 ticks;
 
@@ -142,8 +140,8 @@ struct homa_timer {
 
 	/**
 	 * @rx_slot_tick: The tick each slot of @rx_tails was written for
-	 * (0: never). Written only by homa_timer_step(); read locklessly by
-	 * the receive path.
+	 * (0: never). Written only by homa_rx_clock_sample() (the tick
+	 * work); read locklessly by the receive path.
 	 */
 	u32 rx_slot_tick[HOMA_RX_CLOCK_TICKS];
 
@@ -156,6 +154,9 @@ struct homa_timer {
 	u32 rx_lag;
 };
 
+/**
+ * struct homa_net - Homa's state for one network namespace.
+ */
 struct homa_net {
 	/** @net: The namespace this state belongs to. */
 	struct net *net;
@@ -236,12 +237,14 @@ void homa_grant_update(struct homa_rpc *rpc);
 void homa_grant_rpc_end(struct homa_rpc *rpc);
 void homa_grant_recheck(struct homa_net *hn);
 
+/* homa_rx_clock.c */
+void homa_rx_clock_sample(struct homa_net *hn, u32 now);
+u32 homa_rx_clock_lag(struct homa_net *hn, u32 now);
+u32 homa_rx_clock_waited(struct homa_net *hn, u32 now);
+
 /* homa_timer.c */
 int homa_timer_init(struct homa_net *hn);
 void homa_timer_destroy(struct homa_net *hn);
-u32 homa_rx_clock_lag(struct homa_net *hn, u32 now);
-u32 homa_rx_clock_waited(struct homa_net *hn, u32 now);
-void homa_rx_clock_sample(struct homa_net *hn, u32 now);
 void homa_timer_start(struct homa_net *hn);
 void homa_timer_stop(struct homa_net *hn);
 void homa_timer_step(struct homa_net *hn, u32 rx_lag);

@@ -2315,10 +2315,13 @@ static void homa_rpc_test_timer_rx_lag(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 2);
 }
 
-/* A RESEND that waited in our receive backlog since before the bytes it
- * asks for left us was sent before they could arrive: BUSY
- * (resends_too_soon), however old the bytes are by the tick count. The
- * same RESEND straight from the device gets them.
+/* A RESEND that waited in our receive backlog was sent when it was queued
+ * there, and the bytes it asks for count as young from then: queued in the
+ * tick after they left (resend_ticks + 3 ticks ago, so it waited
+ * resend_ticks + 2), it draws BUSY (resends_too_soon), as does a RESEND
+ * straight from the device while a packet queued in our backlogs when the
+ * bytes left still waits (a peer in this host may not have them). The
+ * same RESEND once nothing waits gets them.
  */
 static void homa_rpc_test_timer_resend_backlog(struct kunit *test)
 {
@@ -2333,7 +2336,7 @@ static void homa_rpc_test_timer_resend_backlog(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
 	homa_test_age(ctx, READ_ONCE(ctx->hn->params.resend_ticks) + 3);
 
-	/* Queued in the tick before the response left. */
+	/* Queued in the tick after the response left. */
 	memset(&h, 0, sizeof(h));
 	homa_common_hdr_init(&h.common, HOMA_PKT_RESEND, ctx->client_port,
 			     HOMA_TEST_SERVER_PORT, 6900);
@@ -2341,9 +2344,9 @@ static void homa_rpc_test_timer_resend_backlog(struct kunit *test)
 	h.length = cpu_to_be32(100);
 	skb = homa_test_build(ctx, htonl(INADDR_LOOPBACK), &h, sizeof(h), 0, 0);
 	local_bh_disable();
-	homa_rx_clock_sample(ctx->hn, left - 1);
+	homa_rx_clock_sample(ctx->hn, left + 1);
 	homa_test_backlog(ctx, skb);
-	homa_rx_clock_sample(ctx->hn, left);
+	homa_rx_clock_sample(ctx->hn, left + 2);
 	local_bh_enable();
 	homa_test_settle(ctx);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
@@ -2354,7 +2357,13 @@ static void homa_rpc_test_timer_resend_backlog(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_DATA_PKTS_RESENT),
 			0);
 
-	homa_test_resend_first(ctx, 6900, 2, seg);
+	/* The oldest packet in our backlogs was queued when they left. */
+	WRITE_ONCE(ctx->hn->timer.rx_lag,
+		   READ_ONCE(ctx->hn->timer.ticks) - left);
+	homa_test_resend_busy(ctx, 6900, 2, 2, 0);
+	WRITE_ONCE(ctx->hn->timer.rx_lag, 0);
+
+	homa_test_resend_first(ctx, 6900, 3, seg);
 }
 
 /* Packets that leave out of order (several queues): while one below the
