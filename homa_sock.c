@@ -5,7 +5,11 @@
  * share a single port space.
  */
 
+#include <kunit/visibility.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
 #include <linux/slab.h>
+#include <net/ipv6.h>
 
 #include "homa_impl.h"
 
@@ -178,36 +182,51 @@ void homa_sock_shutdown(struct homa_sock *hsk)
 			 EPOLLWRNORM);
 }
 
+/* The bucket of struct homa_acked_table for an RPC. */
+static struct hlist_head *homa_acked_bucket(struct homa_acked_table *t,
+					    u64 id, u16 port)
+{
+	return &t->buckets[hash_64(id ^ ((u64)port << 48),
+				   ilog2(HOMA_ACKED_BUCKETS))];
+}
+
 /**
  * homa_sock_remember_acked() - Remember a server RPC that ends because its
  * client has the response (ACK, or RPC_UNKNOWN from the client), so that
- * a late copy of its request is not served again. Caller holds the
- * socket lock. Without memory for the ring nothing is remembered.
+ * a late copy of its request is not served again; the oldest of the
+ * HOMA_ACKED_RPCS remembered is forgotten. Caller holds the socket lock.
+ * Without memory for the table nothing is remembered.
  * @hsk: Socket.
  * @rpc: Server RPC about to end.
  */
 void homa_sock_remember_acked(struct homa_sock *hsk, struct homa_rpc *rpc)
 {
+	struct homa_acked_table *t = hsk->acked;
 	struct homa_acked *a;
 
 	lockdep_assert_held(&hsk->lock);
-	if (!hsk->acked) {
-		hsk->acked = kcalloc(HOMA_ACKED_RPCS, sizeof(*hsk->acked),
-				     GFP_ATOMIC);
-		if (!hsk->acked)
+	if (!t) {
+		/* kzalloc: every entry unhashed, every bucket empty. */
+		t = kzalloc(sizeof(*t), GFP_ATOMIC);
+		if (!t)
 			return;
+		hsk->acked = t;
 	}
-	a = &hsk->acked[hsk->acked_next];
-	hsk->acked_next = (hsk->acked_next + 1) % HOMA_ACKED_RPCS;
-	a->peer = rpc->peer;
+	a = &t->rpcs[t->next];
+	t->next = (t->next + 1) % HOMA_ACKED_RPCS;
+	hlist_del_init(&a->links);
+	a->addr = rpc->peer->addr;
 	a->id = rpc->id;
 	a->port = rpc->dport;
+	hlist_add_head(&a->links, homa_acked_bucket(t, a->id, a->port));
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_sock_remember_acked);
 
 /**
  * homa_sock_was_acked() - Whether a request is for a server RPC that
  * ended recently because its client was done with it. Caller holds the
- * socket lock.
+ * socket lock. Walks one bucket: HOMA_ACKED_RPCS / HOMA_ACKED_BUCKETS
+ * entries on average, HOMA_ACKED_RPCS at most.
  * @hsk:  Socket.
  * @peer: Client host.
  * @port: Client port.
@@ -218,19 +237,20 @@ void homa_sock_remember_acked(struct homa_sock *hsk, struct homa_rpc *rpc)
 bool homa_sock_was_acked(struct homa_sock *hsk, struct homa_peer *peer,
 			 u16 port, u64 id)
 {
-	int i;
+	struct homa_acked_table *t = hsk->acked;
+	const struct homa_acked *a;
 
 	lockdep_assert_held(&hsk->lock);
-	if (!hsk->acked)
+	if (!t)
 		return false;
-	for (i = 0; i < HOMA_ACKED_RPCS; i++) {
-		const struct homa_acked *a = &hsk->acked[i];
-
-		if (a->id == id && a->peer == peer && a->port == port)
+	hlist_for_each_entry(a, homa_acked_bucket(t, id, port), links) {
+		if (a->id == id && a->port == port &&
+		    ipv6_addr_equal(&a->addr, &peer->addr))
 			return true;
 	}
 	return false;
 }
+EXPORT_SYMBOL_IF_KUNIT(homa_sock_was_acked);
 
 /**
  * homa_sock_destroy() - Free what a socket still holds after shutdown.

@@ -24,20 +24,46 @@ struct homa_net;
 /* Server RPCs a socket remembers after they ended (struct homa_acked). */
 #define HOMA_ACKED_RPCS		256
 
+/* Hash buckets of struct homa_acked_table. */
+#define HOMA_ACKED_BUCKETS	64
+
 /**
  * struct homa_acked - A server RPC that ended because the client had its
  * response. A late duplicate of its request (the network may duplicate
  * and delay packets) must not start it again: at most once.
  */
 struct homa_acked {
-	/** @peer: The client host. */
-	struct homa_peer *peer;
+	/** @links: In its bucket of homa_acked_table.buckets. */
+	struct hlist_node links;
+
+	/**
+	 * @addr: The client host (the address, not the peer: a peer no RPC
+	 * uses may be freed, and its memory reused for another host).
+	 */
+	struct in6_addr addr;
 
 	/** @id: Our (server) id of the RPC. */
 	u64 id;
 
 	/** @port: The client's port. */
 	u16 port;
+};
+
+/**
+ * struct homa_acked_table - The HOMA_ACKED_RPCS server RPCs of a socket
+ * that ended last because their client was done: a ring (the oldest entry
+ * is reused), hashed by id so that a request for an unknown RPC is checked
+ * against a few entries, not all of them. Protected by the socket's lock.
+ */
+struct homa_acked_table {
+	/** @buckets: Entries of @rpcs in use, by homa_acked_bucket(). */
+	struct hlist_head buckets[HOMA_ACKED_BUCKETS];
+
+	/** @rpcs: The entries; unused ones are unhashed. */
+	struct homa_acked rpcs[HOMA_ACKED_RPCS];
+
+	/** @next: Entry of @rpcs the next ended RPC goes in. */
+	u32 next;
 };
 
 /**
@@ -154,14 +180,10 @@ struct homa_sock {
 	struct homa_pool pool;
 
 	/**
-	 * @acked: The HOMA_ACKED_RPCS server RPCs that ended last because
-	 * their client was done, a ring; allocated with the first one, or
-	 * NULL. Protected by @lock.
+	 * @acked: The server RPCs that ended last because their client was
+	 * done; allocated with the first one, or NULL. Protected by @lock.
 	 */
-	struct homa_acked *acked;
-
-	/** @acked_next: Slot of @acked the next ended RPC goes in. */
-	u32 acked_next;
+	struct homa_acked_table *acked;
 };
 
 /**

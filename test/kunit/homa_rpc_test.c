@@ -2942,6 +2942,55 @@ static void homa_rpc_test_client_unknown_rounds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.error, ECONNRESET);
 }
 
+/* The socket's table of acked server RPCs (late duplicates of their
+ * requests are dropped): it remembers the last HOMA_ACKED_RPCS, keyed by
+ * client address, client port and id, and an RPC whose peer is another
+ * host at the same address of memory (a peer freed and reused) is not
+ * mistaken for one of them.
+ */
+static void homa_rpc_test_acked_table(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	const u32 n = HOMA_ACKED_RPCS + 44;
+	struct homa_sock *hsk = ctx->server;
+	struct homa_peer *peer;
+	struct homa_rpc *rpc;
+	u32 i, found = 0, lost = 0;
+
+	peer = kunit_kzalloc(test, sizeof(*peer), GFP_KERNEL);
+	rpc = kunit_kzalloc(test, sizeof(*rpc), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, peer);
+	KUNIT_ASSERT_NOT_NULL(test, rpc);
+	ipv6_addr_set_v4mapped(htonl(0x0a000001), &peer->addr);
+	rpc->peer = peer;
+	rpc->dport = 40000;
+
+	spin_lock_bh(&hsk->lock);
+	KUNIT_EXPECT_FALSE(test, homa_sock_was_acked(hsk, peer, 40000, 2));
+	for (i = 0; i < n; i++) {
+		rpc->id = 1001 + 2 * i;
+		homa_sock_remember_acked(hsk, rpc);
+	}
+	for (i = 0; i < n; i++) {
+		if (homa_sock_was_acked(hsk, peer, 40000, 1001 + 2 * i))
+			found += i >= n - HOMA_ACKED_RPCS;
+		else
+			lost += i < n - HOMA_ACKED_RPCS;
+	}
+	KUNIT_EXPECT_EQ(test, found, HOMA_ACKED_RPCS);
+	KUNIT_EXPECT_EQ(test, lost, n - HOMA_ACKED_RPCS);
+
+	/* The same id from another port, or another host. */
+	KUNIT_EXPECT_TRUE(test, homa_sock_was_acked(hsk, peer, 40000,
+						    1001 + 2 * (n - 1)));
+	KUNIT_EXPECT_FALSE(test, homa_sock_was_acked(hsk, peer, 40001,
+						     1001 + 2 * (n - 1)));
+	ipv6_addr_set_v4mapped(htonl(0x0a000002), &peer->addr);
+	KUNIT_EXPECT_FALSE(test, homa_sock_was_acked(hsk, peer, 40000,
+						     1001 + 2 * (n - 1)));
+	spin_unlock_bh(&hsk->lock);
+}
+
 static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_msgin_add),
 	KUNIT_CASE(homa_rpc_test_msgin_add_max_gaps),
@@ -2952,6 +3001,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_grant_window),
 	KUNIT_CASE(homa_rpc_test_no_buffers_no_grant),
 	KUNIT_CASE(homa_rpc_test_ack),
+	KUNIT_CASE(homa_rpc_test_acked_table),
 	KUNIT_CASE(homa_rpc_test_grant_sends_response),
 	KUNIT_CASE(homa_rpc_test_grant_unknown_rpc),
 	KUNIT_CASE(homa_rpc_test_client_unknown_response),
