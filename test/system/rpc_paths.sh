@@ -471,7 +471,7 @@ run_case() {
 		# 200 RPCs): nothing is lost (every packet one NIC sent the
 		# other received) and the same runs with resend_ticks=50 send
 		# no RESEND at all, in the same time; with 1 vCPU instead of
-		# 2 the count grows (1259 and 1935 against 50-639), so the
+		# 2 the count grows (1020-1935 against 50-490 per run), so the
 		# packets wait in the guest, for its NAPI poll. Two estimates
 		# of that wait did not lower the count (A/B, same VM): the
 		# time the bytes granted to us take at the recent receive
