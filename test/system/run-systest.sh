@@ -21,7 +21,7 @@
 #   debug: tests $repo/build/debug/homa.ko (scripts/build-debug.sh) in
 #          the KASAN/lockdep/kmemleak kernel of test/vm/testkernel.sh
 #   --nics: only the VMs with these NICs (all: both)
-#   --timeout: seconds per VM (default 2400)
+#   --timeout: seconds per VM (default 3000 without NICs, 2400 with)
 #   TEST:  run only these tests (see guest-systest.sh); without --nics
 #          only in the VM without NICs
 # Environment passed to the guest when set: HOMA_FUZZ_PACKETS and
@@ -34,7 +34,7 @@ repo=$(cd "$here/../.." && pwd)
 build=$repo/build/systest
 
 kernel=
-vm_timeout=2400
+vm_timeout=3000
 nic_timeout=2400
 nics=
 while [ $# -gt 0 ]; do
