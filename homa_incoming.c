@@ -635,8 +635,10 @@ static void homa_busy_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 /**
  * homa_need_ack_pkt() - Handle NEED_ACK: a server asks whether we have the
  * whole response of one of our client RPCs. We acknowledge it if we do or
- * if we no longer know the RPC; while the response is incomplete we say
- * nothing (our timer asks for the missing bytes).
+ * if we no longer know the RPC; while the response is incomplete we answer
+ * BUSY: the server hears that we are alive and still want the RPC, so it
+ * does not give it up (its unanswered-NEED_ACK rule, homa_timer.c) while
+ * our own RESENDs for the missing bytes wait (our timer asks for them).
  * @hsk:  Socket the packet is for.
  * @peer: Sender.
  * @skb:  The packet (header complete).
@@ -646,6 +648,7 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 {
 	const struct homa_common_hdr *h = (const void *)skb->data;
 	u64 id = homa_local_id(h->sender_id);
+	struct homa_busy_hdr busy;
 	struct homa_rpc *rpc;
 	bool ack = true;
 
@@ -665,6 +668,11 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		ack = rpc->state == HOMA_RPC_FAILED ||
 		      (rpc->msgin.length >= 0 &&
 		       rpc->msgin.bytes_remaining == 0);
+		if (!ack) {
+			memset(&busy, 0, sizeof(busy));
+			homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy,
+					  sizeof(busy));
+		}
 	}
 	spin_unlock_bh(&hsk->lock);
 	if (ack)

@@ -16,7 +16,10 @@
  *   range, so that a receiver which is alive answers BUSY.
  *
  * A server that sent its whole response asks the client for an ack
- * (NEED_ACK) after request_ack_ticks of silence. An RPC silent for
+ * (NEED_ACK) after request_ack_ticks of silence; the client answers ACK,
+ * or BUSY while its response is incomplete (it asks for the missing bytes
+ * itself, and a server that gave the RPC up then would lose the response
+ * the client is still receiving). An RPC silent for
  * timeout_ticks whose peer host has also sent us nothing for timeout_ticks
  * (the host is dead or cut off) is ended: a client RPC fails with
  * ETIMEDOUT, a server RPC is freed. While the host talks to us, its

@@ -2481,6 +2481,25 @@ static void homa_rpc_test_timer_resend_turns(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 4);
 }
 
+/* Check that server RPC @id is still there after @n - 1 more ticks and
+ * gone after one more, timed out: @timeouts RPC timeouts counted since the
+ * test started.
+ */
+static void homa_test_server_times_out(struct homa_test_ctx *ctx, u64 id,
+				       int n, s64 timeouts)
+{
+	struct homa_test_rpc r;
+
+	homa_test_ticks(ctx, n - 1);
+	homa_test_get_rpc(ctx->server, id, &r);
+	KUNIT_EXPECT_TRUE(ctx->test, r.found);
+	homa_test_ticks(ctx, 1);
+	homa_test_get_rpc(ctx->server, id, &r);
+	KUNIT_EXPECT_FALSE(ctx->test, r.found);
+	KUNIT_EXPECT_EQ(ctx->test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS),
+			timeouts);
+}
+
 /* A server that sent its whole response asks for an ack after
  * request_ack_ticks; the client socket, which has no such RPC, acks and
  * the server RPC is freed. Without any answer the RPC ends after
@@ -2522,13 +2541,7 @@ static void homa_rpc_test_timer_need_ack(struct kunit *test)
 	homa_test_request(ctx, 6202, 100, 100, 0, 100);
 	homa_test_respond(ctx, 6203, 500);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 4);
-	homa_test_ticks(ctx, 2);
-	homa_test_get_rpc(ctx->server, 6203, &r);
-	KUNIT_EXPECT_TRUE(test, r.found);
-	homa_test_ticks(ctx, 1);
-	homa_test_get_rpc(ctx->server, 6203, &r);
-	KUNIT_EXPECT_FALSE(test, r.found);
-	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 1);
+	homa_test_server_times_out(ctx, 6203, 3, 1);
 	KUNIT_EXPECT_EQ(test, homa_test_ncaptured(ctx), 4);
 	KUNIT_EXPECT_EQ(test, homa_test_num_rpcs(ctx->server), 0);
 }
@@ -2765,6 +2778,93 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 	KUNIT_EXPECT_EQ(test,
 			homa_test_delta(ctx, HOMA_MET_PKTS_DROPPED_NO_SOCKET),
 			0);
+}
+
+/* NEED_ACK for a response the client is still receiving draws BUSY (no
+ * response byte yet, or part of it), and does not restart the client's
+ * silence count: its RESEND for the missing bytes goes out in the same
+ * tick as without the NEED_ACK. Once the response is complete NEED_ACK
+ * draws an ACK. A server whose NEED_ACKs draw BUSY keeps the RPC past
+ * timeout_ticks (a live client still wants the response); when the BUSYs
+ * stop, the RPC ends after timeout_ticks.
+ */
+static void homa_rpc_test_timer_need_ack_busy(struct kunit *test)
+{
+	struct homa_test_ctx *ctx = test->priv;
+	const struct homa_ack_hdr *ack;
+	unsigned int n, len, asks = 0;
+	struct homa_test_rpc r;
+	struct homa_peer *peer;
+	int i;
+	u64 id;
+
+	homa_test_timer_params(ctx);
+	homa_test_set_region(ctx, ctx->client_sock);
+	peer = homa_test_lo_peer(ctx);
+	id = homa_test_client_sent(ctx, peer, HOMA_TEST_FREE_PORT, 200);
+
+	homa_test_ctl(ctx, HOMA_PKT_NEED_ACK, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 1);
+	homa_test_expect_busy(ctx, 0, ctx->client_port, HOMA_TEST_FREE_PORT,
+			      id);
+
+	/* The first 1000 of 3000 response bytes. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1,
+		       3000, 3000, 0, 1000);
+	homa_test_get_rpc(ctx->client, id, &r);
+	KUNIT_EXPECT_EQ(test, r.state, HOMA_RPC_INCOMING);
+	homa_test_ticks(ctx, 2);
+	homa_test_ctl(ctx, HOMA_PKT_NEED_ACK, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
+	homa_test_expect_busy(ctx, 1, ctx->client_port, HOMA_TEST_FREE_PORT,
+			      id);
+	homa_test_ticks(ctx, 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 3);
+	homa_test_expect_resend(ctx, 2, ctx->client_port, HOMA_TEST_FREE_PORT,
+				id, 1000, 2000);
+
+	/* The rest of the response: NEED_ACK now draws an ACK. */
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, ctx->client_port, id | 1,
+		       3000, 3000, 1000, 2000);
+	n = homa_test_ncaptured(ctx);
+	homa_test_ctl(ctx, HOMA_PKT_NEED_ACK, HOMA_TEST_FREE_PORT,
+		      ctx->client_port, id | 1);
+	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+	ack = homa_test_homa_pkt(ctx, n, HOMA_PKT_ACK, ctx->client_port,
+				 HOMA_TEST_FREE_PORT, id, &len);
+	KUNIT_EXPECT_EQ(test, len, sizeof(*ack));
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), id);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
+			HOMA_TEST_FREE_PORT);
+
+	/* The server side, with a client at a port whose packets vanish. */
+	homa_test_set_region(ctx, ctx->server_sock);
+	homa_test_data(ctx, HOMA_TEST_FREE_PORT, HOMA_TEST_SERVER_PORT, 6300,
+		       100, 100, 0, 100);
+	homa_test_respond(ctx, 6301, 500);
+	n = homa_test_ncaptured(ctx);
+	for (i = 0; i < 30; i++) {
+		homa_test_ticks(ctx, 1);
+		if (homa_test_ncaptured(ctx) == n)
+			continue;
+		KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
+		homa_test_homa_pkt(ctx, n, HOMA_PKT_NEED_ACK,
+				   HOMA_TEST_SERVER_PORT, HOMA_TEST_FREE_PORT,
+				   6301, &len);
+		n++;
+		asks++;
+		homa_test_ctl(ctx, HOMA_PKT_BUSY, HOMA_TEST_FREE_PORT,
+			      HOMA_TEST_SERVER_PORT, 6300);
+	}
+	/* A NEED_ACK 2 silent ticks after each BUSY. */
+	KUNIT_EXPECT_EQ(test, asks, 15);
+	homa_test_get_rpc(ctx->server, 6301, &r);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, homa_test_delta(ctx, HOMA_MET_RPC_TIMEOUTS), 0);
+	homa_test_server_times_out(ctx, 6301, 10, 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -3013,6 +3113,7 @@ static struct kunit_case homa_rpc_test_cases[] = {
 	KUNIT_CASE(homa_rpc_test_timer_resend_turns),
 	KUNIT_CASE(homa_rpc_test_timer_need_ack),
 	KUNIT_CASE(homa_rpc_test_timer_client),
+	KUNIT_CASE(homa_rpc_test_timer_need_ack_busy),
 	KUNIT_CASE(homa_rpc_test_timer_in_host),
 	KUNIT_CASE(homa_rpc_test_rx_clock),
 	KUNIT_CASE(homa_rpc_test_timer_rx_lag),
