@@ -472,6 +472,17 @@ static bool homa_rpc_waits_for_data(const struct homa_rpc *rpc)
 	       rpc->msgout.next_offset >= rpc->msgout.length;
 }
 
+/* Tell the peer of @rpc that we are alive and have the RPC but send it
+ * nothing now (the answer to a RESEND or NEED_ACK).
+ */
+static void homa_xmit_busy(struct homa_rpc *rpc)
+{
+	struct homa_busy_hdr busy;
+
+	memset(&busy, 0, sizeof(busy));
+	homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy, sizeof(busy));
+}
+
 /**
  * homa_resend_pkt() - Handle a RESEND: the receiver of one of our messages
  * misses bytes, or our peer wants to know whether we are alive.
@@ -494,7 +505,6 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 	u32 offset = be32_to_cpu(h->offset);
 	u32 length = be32_to_cpu(h->length);
 	struct homa_msgout *m;
-	struct homa_busy_hdr busy;
 	struct homa_rpc *rpc;
 	int sent = 0, before;
 	u64 end;
@@ -538,10 +548,8 @@ static void homa_resend_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		}
 		sent += m->next_offset != before;
 	}
-	if (!sent) {
-		memset(&busy, 0, sizeof(busy));
-		homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy, sizeof(busy));
-	}
+	if (!sent)
+		homa_xmit_busy(rpc);
 	spin_unlock_bh(&hsk->lock);
 	consume_skb(skb);
 }
@@ -648,7 +656,6 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 {
 	const struct homa_common_hdr *h = (const void *)skb->data;
 	u64 id = homa_local_id(h->sender_id);
-	struct homa_busy_hdr busy;
 	struct homa_rpc *rpc;
 	bool ack = true;
 
@@ -668,11 +675,8 @@ static void homa_need_ack_pkt(struct homa_sock *hsk, struct homa_peer *peer,
 		ack = rpc->state == HOMA_RPC_FAILED ||
 		      (rpc->msgin.length >= 0 &&
 		       rpc->msgin.bytes_remaining == 0);
-		if (!ack) {
-			memset(&busy, 0, sizeof(busy));
-			homa_xmit_control(rpc, HOMA_PKT_BUSY, &busy,
-					  sizeof(busy));
-		}
+		if (!ack)
+			homa_xmit_busy(rpc);
 	}
 	spin_unlock_bh(&hsk->lock);
 	if (ack)

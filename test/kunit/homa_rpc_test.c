@@ -400,6 +400,27 @@ static const void *homa_test_homa_pkt(struct homa_test_ctx *ctx,
 	return h;
 }
 
+/* Check captured packet @n: an ACK from the client socket to @dport
+ * acknowledging only client RPC @id of that server port.
+ * Return: its header.
+ */
+static const struct homa_ack_hdr *
+homa_test_expect_ack(struct homa_test_ctx *ctx, unsigned int n, u16 dport,
+		     u64 id)
+{
+	const struct homa_ack_hdr *ack;
+	struct kunit *test = ctx->test;
+	unsigned int len;
+
+	ack = homa_test_homa_pkt(ctx, n, HOMA_PKT_ACK, ctx->client_port,
+				 dport, id, &len);
+	KUNIT_EXPECT_EQ(test, len, sizeof(*ack));
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
+	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), id);
+	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port), dport);
+	return ack;
+}
+
 /* Check captured GRANT @n from the server's RPC @id. */
 static void homa_test_expect_grant(struct homa_test_ctx *ctx, unsigned int n,
 				   u64 id, u32 offset)
@@ -1770,7 +1791,6 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	struct homa_peer *peer;
 	struct homa_test_rpc r;
 	struct homa_rpc *rpc;
-	unsigned int len;
 	int i, err = -ENOMEM;
 	int rcvbuf;
 	u64 id = 0;
@@ -1839,13 +1859,7 @@ static void homa_rpc_test_client_response(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r.in_length, 300);
 	KUNIT_EXPECT_EQ(test, r.in_remaining, 0);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), 2);
-	ack = homa_test_homa_pkt(ctx, 1, HOMA_PKT_ACK, ctx->client_port,
-				 HOMA_TEST_SERVER_PORT, id, &len);
-	KUNIT_EXPECT_EQ(test, len, sizeof(*ack));
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
-	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), id);
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
-			HOMA_TEST_SERVER_PORT);
+	ack = homa_test_expect_ack(ctx, 1, HOMA_TEST_SERVER_PORT, id);
 	for (i = 1; i < HOMA_MAX_ACKS_PER_PKT; i++)
 		KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[i].client_id), 0);
 	/* The server had not answered, so the ACK freed nothing there. */
@@ -2508,7 +2522,6 @@ static void homa_test_server_times_out(struct homa_test_ctx *ctx, u64 id,
 static void homa_rpc_test_timer_need_ack(struct kunit *test)
 {
 	struct homa_test_ctx *ctx = test->priv;
-	const struct homa_ack_hdr *ack;
 	struct homa_test_rpc r;
 	unsigned int plen;
 
@@ -2524,12 +2537,7 @@ static void homa_rpc_test_timer_need_ack(struct kunit *test)
 	homa_test_homa_pkt(ctx, 1, HOMA_PKT_NEED_ACK, HOMA_TEST_SERVER_PORT,
 			   ctx->client_port, 6201, &plen);
 	KUNIT_EXPECT_EQ(test, plen, sizeof(struct homa_need_ack_hdr));
-	ack = homa_test_homa_pkt(ctx, 2, HOMA_PKT_ACK, ctx->client_port,
-				 HOMA_TEST_SERVER_PORT, 6200, &plen);
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
-	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), 6200);
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
-			HOMA_TEST_SERVER_PORT);
+	homa_test_expect_ack(ctx, 2, HOMA_TEST_SERVER_PORT, 6200);
 	homa_test_get_rpc(ctx->server, 6201, &r);
 	KUNIT_EXPECT_FALSE(test, r.found);
 	KUNIT_EXPECT_EQ(test,
@@ -2791,7 +2799,6 @@ static void homa_rpc_test_timer_client(struct kunit *test)
 static void homa_rpc_test_timer_need_ack_busy(struct kunit *test)
 {
 	struct homa_test_ctx *ctx = test->priv;
-	const struct homa_ack_hdr *ack;
 	unsigned int n, len, asks = 0;
 	struct homa_test_rpc r;
 	struct homa_peer *peer;
@@ -2832,13 +2839,7 @@ static void homa_rpc_test_timer_need_ack_busy(struct kunit *test)
 	homa_test_ctl(ctx, HOMA_PKT_NEED_ACK, HOMA_TEST_FREE_PORT,
 		      ctx->client_port, id | 1);
 	KUNIT_ASSERT_EQ(test, homa_test_ncaptured(ctx), n + 1);
-	ack = homa_test_homa_pkt(ctx, n, HOMA_PKT_ACK, ctx->client_port,
-				 HOMA_TEST_FREE_PORT, id, &len);
-	KUNIT_EXPECT_EQ(test, len, sizeof(*ack));
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->num_acks), 1);
-	KUNIT_EXPECT_EQ(test, be64_to_cpu(ack->acks[0].client_id), id);
-	KUNIT_EXPECT_EQ(test, be16_to_cpu(ack->acks[0].server_port),
-			HOMA_TEST_FREE_PORT);
+	homa_test_expect_ack(ctx, n, HOMA_TEST_FREE_PORT, id);
 
 	/* The server side, with a client at a port whose packets vanish. */
 	homa_test_set_region(ctx, ctx->server_sock);
